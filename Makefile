@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: MIT
+# mplb: one Makefile, one set of rules (like xdp-tools' lib/common.mk).
+#   make            build everything into build/
+#   make check      install missing Debian packages, build, run every test
+#   make demo       install missing Debian packages, build, run the lab demo
+#   make fuzz       run the option-codec fuzzer (FUZZ_RUNS executions)
+#   make bench      benchmarks (not tests)
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+PKGS     := libbpf libmnl libcrypto libpcap jansson inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib -I. -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lelf -lz
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Components: each folder holds its sources; tests/ beside them is not linked in.
+COMPONENTS := lab probe decode lb server client
+LIB_SRCS   := $(wildcard lib/*.c)
+CMD_SRCS   := cli/mplb.c $(foreach c,$(COMPONENTS),$(wildcard $(c)/*.c))
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+CMD_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRCS))
+
+# BPF programs: bpf/*.bpf.c -> object -> skeleton header included by userspace.
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -Iinclude -Ibpf -I$(BUILD)
+
+# Unit tests: <component>/tests/test_*.c, each a cmocka binary, built twice:
+# plain and under ASan+UBSan.
+UNIT_SRCS  := $(wildcard lib/tests/test_*.c $(foreach c,$(COMPONENTS),$(c)/tests/test_*.c))
+UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
+UNIT_SAN   := $(patsubst %.c,$(BUILD)/tests-san/%,$(notdir $(UNIT_SRCS)))
+FUZZ_SRCS  := $(wildcard lib/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst lib/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_RUNS  ?= 1000000
+
+.PHONY: all deps check demo fuzz bench clean unit format
+all: $(BUILD)/mplb $(UNIT_BINS) $(UNIT_SAN) $(FUZZ_BINS)
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	@test -r /sys/kernel/btf/vmlinux || { echo "mplb: kernel BTF (/sys/kernel/btf/vmlinux) missing: need CONFIG_DEBUG_INFO_BTF=y" >&2; exit 1; }
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h include/mplb/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(BPF_SKELS) $(wildcard include/mplb/*.h lib/*.h $(foreach c,$(COMPONENTS) cli,$(c)/*.h))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj-san/%.o: %.c $(BPF_SKELS) $(wildcard include/mplb/*.h lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(BUILD)/libmplb.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/mplb: $(CMD_OBJS) $(BUILD)/libmplb.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# A unit test links the library and, for component tests, that component's
+# objects (minus the CLI entry point).
+define unit_rule
+$(BUILD)/tests/$(notdir $(basename $(1))): $(1) $(BUILD)/libmplb.a $(filter-out $(BUILD)/obj/cli/%,$(filter $(BUILD)/obj/$(firstword $(subst /, ,$(1)))/%,$(CMD_OBJS)))
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS) -lcmocka
+$(BUILD)/tests-san/$(notdir $(basename $(1))): $(1) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(LIB_SRCS)) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(filter-out cli/%,$(filter $(firstword $(subst /, ,$(1)))/%,$(CMD_SRCS))))
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $$(SAN) -o $$@ $$^ $$(LDLIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
+
+$(BUILD)/fuzz/%: lib/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h include/mplb/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(PKG_CFLAGS) $(PKG_LIBS) -lelf -lz
+
+unit: $(UNIT_BINS) $(UNIT_SAN)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/mplb
+	@bash scripts/demo.sh
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@bash tests/fuzz.sh $(FUZZ_RUNS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/bench.sh
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
