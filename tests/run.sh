@@ -15,7 +15,7 @@ tally() { # parse PASS/FAIL/SKIP lines of a suite's output
 	p=$(grep -c '^PASS: ' "$log"); f=$(grep -c '^FAIL: ' "$log"); s=$(grep -c '^SKIP: ' "$log")
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	grep -E '^(FAIL|SKIP): ' "$log" | sed 's/^/    /'
-	echo "    $p passed, $f failed${s:+, $s skipped}"
+	if [ "$s" -gt 0 ]; then echo "    $p passed, $f failed, $s skipped"; else echo "    $p passed, $f failed"; fi
 	LAST_FAILS=$f
 }
 
@@ -26,10 +26,12 @@ for bin in build/tests/test_* build/tests-san/test_*; do
 	if timeout 300 "$bin" >"$log" 2>&1; then rc=0; else rc=$?; fi
 	p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 	f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	k=$(sed -n 's/.*\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	[ "$k" -gt 0 ] && grep -E '\[  SKIPPED \] [a-z]' "$log" | head -5 | sed 's/^/    /'
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; tail -20 "$log" | sed 's/^/    /'; fi
 	[ "$f" -gt 0 ] && grep -E '\[  (FAILED|ERROR) +\]|Error|error:' "$log" | head -20 | sed 's/^/    /'
-	passed=$((passed + p)) failed=$((failed + f))
-	echo "    $p passed, $f failed"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+	echo "    $p passed, $f failed, $k skipped"
 done
 
 for suite in $(ls */tests/*.sh tests/suites/*.sh 2>/dev/null | sort); do
