@@ -79,6 +79,7 @@ struct mptcp_opt_dss {
 	uint32_t ssn;
 	uint16_t data_len;
 	uint16_t csum;
+	uint8_t reserved;      /* the 7 reserved bits: byte 2 low nibble, byte 3 top 3 bits */
 };
 
 struct mptcp_opt_add_addr {
@@ -92,11 +93,13 @@ struct mptcp_opt_add_addr {
 	uint8_t community;     /* 0..15 */
 	uint8_t prio;          /* 0..7, highest most preferred */
 	bool backup;
+	uint8_t reserved;      /* v1: the 3 flag bits left of E (sent 0, kept for round trips) */
 };
 
 struct mptcp_opt_rm_addr {
 	uint8_t n;
 	uint8_t ids[37];       /* 40 - 3 */
+	uint8_t reserved;      /* byte 2 low nibble */
 };
 
 struct mptcp_opt_prio {
@@ -165,14 +168,34 @@ enum mptcp_err {
  * of bytes available from there (to the end of the TCP option space or of
  * the captured packet, whichever is smaller). On error returns a negative
  * mptcp_err and, if why != NULL, sets *why to a static sentence naming the
- * problem ("ADD_ADDR length 17 is not one of 8/10/16/18/20/22/28/30").
+ * problem ("ADD_ADDR length is not one of 8/10/16/18/20/22/28/30 ..."). The
+ * sentences are string literals (safe to keep); they carry no numbers, so a
+ * caller that prints one should print the option's length/flags beside it.
+ * With ctx == NULL the zero context is used.
  */
 int mptcp_opt_parse(const uint8_t *buf, size_t avail,
 		    const struct mptcp_parse_ctx *ctx, struct mptcp_opt *out,
 		    const char **why);
 
-/* Write o into buf (Kind first). Returns the length written or < 0. */
+/*
+ * Write o into buf (Kind first). Returns the length written or < 0.
+ * The form comes from the fields (MP_CAPABLE has_*; MP_JOIN phase, or len
+ * when phase is NONE; ADD_ADDR echo/has_hmac/has_attr/has_port: neither
+ * echo nor has_hmac means the v0 form). len, when non-zero, must match.
+ * dialect is an output of parse and is ignored. Anything parse would not
+ * read back identically (out-of-range field, bools disagreeing with a flags
+ * byte, a combination parse rejects, stray values in fields the form does
+ * not carry) is MPTCP_E_INVALID; a buffer smaller than the option is
+ * MPTCP_E_SPACE. So parse(build(o)) == o whenever build succeeds.
+ */
 int mptcp_opt_build(const struct mptcp_opt *o, uint8_t *buf, size_t cap);
+
+/*
+ * Same wire content: subtype and every field of that subtype's struct
+ * (IPv4 addresses compare their 4 bytes). len, dialect and phase are
+ * ignored, except that MP_JOIN forms must match.
+ */
+bool mptcp_opt_equal(const struct mptcp_opt *a, const struct mptcp_opt *b);
 
 /* Static names: "MP_CAPABLE", "DSS", ..., "unknown" */
 const char *mptcp_subtype_name(uint8_t subtype);

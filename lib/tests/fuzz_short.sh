@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Short fuzzing pass for tests/run.sh: ~20000 executions, at most 30 s.
+# The long run is `make fuzz` (tests/fuzz.sh with 1,000,000 executions).
+source "$(dirname "$0")/../../tests/lib.sh"
+if [ ! -x "$MPLB_ROOT/build/fuzz/fuzz_mptcp_opt" ]; then
+	skip "fuzz_short" "build/fuzz/fuzz_mptcp_opt not built (needs clang: make build/fuzz/fuzz_mptcp_opt)"
+	exit 0
+fi
+bash "$MPLB_ROOT/tests/fuzz.sh" 20000 30
