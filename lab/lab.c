@@ -1,10 +1,363 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * `mplb lab`: the network-namespace lab. Subcommands:
+ *   up [OPTIONS]              build it (idempotent), start the backends
+ *   down [--name N]           remove everything (also leftovers of a crash)
+ *   status [--name N] [-j]    what is up, as a table or JSON
+ *   exec [--name N] HOST -- CMD...   run CMD inside HOST's namespace
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "lab/lab.h"
+#include "lab/lab_internal.h"
 #include "util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mplb lab up [--name NAME] [OPTIONS]     build the lab (see 'mplb lab up --help')\n"
+		"       mplb lab down [--name NAME]             remove it, with all its processes\n"
+		"       mplb lab status [--name NAME] [-j]      hosts, addresses, processes, XDP mode\n"
+		"       mplb lab exec [--name NAME] HOST -- CMD...   run CMD in HOST (c1, rt, lb1, b3, ...)\n");
+}
+
+/* Serialise up/down of all labs: flock on /run/mplb itself, so that no
+ * lock file is left behind. */
+static int lock_run_root(void)
+{
+	if (mkdir(LAB_RUN_ROOT, 0755) && errno != EEXIST) {
+		mplb_err("cannot create %s: %s", LAB_RUN_ROOT, strerror(errno));
+		return -1;
+	}
+	int fd = open(LAB_RUN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		mplb_err("cannot lock %s: %s", LAB_RUN_ROOT, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	lab_interrupted = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Parse a lone "--name NAME" (and -j for status) from argv[1..]. */
+static int parse_name_only(int argc, char **argv, char *name, size_t len, bool *json)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+			if (lab_check_name(argv[++i]))
+				return -1;
+			snprintf(name, len, "%s", argv[i]);
+		} else if (!strncmp(argv[i], "--name=", 7)) {
+			if (lab_check_name(argv[i] + 7))
+				return -1;
+			snprintf(name, len, "%s", argv[i] + 7);
+		} else if (json && (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))) {
+			*json = true;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 1;
+		} else {
+			mplb_err("lab %s: unexpected argument '%s'", argv[0], argv[i]);
+			usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int lab_up(int argc, char **argv)
+{
+	struct lab_opts o;
+	struct lab_plan plan;
+	int rc;
+
+	lab_opts_default(&o);
+	rc = lab_opts_parse(&o, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (lab_preflight(&o))
+		return 1;
+	int lock = lock_run_root();
+	if (lock < 0)
+		return 1;
+	catch_signals();
+
+	/* Idempotent: the same options again is a no-op; different ones are
+	 * refused rather than half-applied over a running lab. */
+	json_t *state = lab_state_read(o.name);
+	char **netns;
+	int n_netns = lab_list_netns(o.name, &netns);
+	lab_free_list(netns, n_netns);
+	if (state) {
+		json_t *want = lab_opts_to_json(&o);
+		bool same = json_equal(want, json_object_get(state, "options"));
+		json_decref(want);
+		if (same && n_netns > 0) {
+			printf("lab %s: already up (same options); nothing changed. 'mplb lab status --name %s' shows it.\n",
+			       o.name, o.name);
+			json_decref(state);
+			close(lock);
+			return 0;
+		}
+		if (n_netns > 0) {
+			mplb_err("lab %s is already up with different options; run 'mplb lab down --name %s' first",
+				 o.name, o.name);
+			json_decref(state);
+			close(lock);
+			return 1;
+		}
+		json_decref(state); /* stale state without namespaces */
+	} else if (n_netns > 0) {
+		mplb_err("lab %s: %d namespaces of an earlier, unfinished 'up' exist; run 'mplb lab down --name %s' first",
+			 o.name, n_netns, o.name);
+		close(lock);
+		return 1;
+	}
+	if (lab_plan_build(&o, &plan)) {
+		close(lock);
+		return 1;
+	}
+	printf("lab %s: up: %u clients x %u uplinks, %u LB host%s, %u backends, VIPs %s [%s] port %u\n",
+	       o.name, o.clients, o.uplinks, o.lbs, o.lbs > 1 ? "s" : "", o.backends,
+	       o.vip4, o.vip6, o.port);
+	fflush(stdout);
+	double start = now_sec();
+	rc = lab_apply(&plan);
+	if (!rc) {
+		state = lab_state_build(&plan);
+		rc = state ? lab_state_write(o.name, state) : -1;
+		json_decref(state);
+		if (rc || lab_interrupted) {
+			if (lab_interrupted)
+				mplb_err("lab up: interrupted");
+			lab_teardown(o.name, NULL, false);
+			rc = -1;
+		}
+	}
+	if (!rc)
+		printf("lab %s: up in %.2f s; state in %s/%s/%s\n", o.name, now_sec() - start,
+		       LAB_RUN_ROOT, o.name, LAB_STATE_FILE);
+	lab_plan_free(&plan);
+	close(lock);
+	return rc ? 1 : 0;
+}
+
+static int lab_down(int argc, char **argv)
+{
+	char name[LAB_NAME_LEN] = "mplb";
+	int rc = parse_name_only(argc, argv, name, sizeof(name), NULL);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (require_root("mplb lab down"))
+		return 1;
+	int lock = lock_run_root();
+	if (lock < 0)
+		return 1;
+	/* Finish even if interrupted: a half-removed lab is worse. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	json_t *state = lab_state_read(name);
+	int n = lab_teardown(name, state, false);
+	json_decref(state);
+	close(lock);
+	if (n < 0) {
+		mplb_err("lab %s: down did not finish cleanly", name);
+		return 1;
+	}
+	if (n == 0)
+		printf("lab %s: nothing up\n", name);
+	else
+		printf("lab %s: down (%d namespaces removed)\n", name, n);
+	return 0;
+}
+
+static void print_table(json_t *state)
+{
+	size_t i, k, a;
+	json_t *h, *ifc, *addr, *p;
+
+	json_t *vips = json_object_get(state, "vips");
+	json_t *xdp = json_object_get(state, "xdp");
+	json_t *opts = json_object_get(state, "options");
+	printf("lab %s  VIPs %s [%s] port %lld  client-pm %s  server-pm %s  xdp %s (requested %s)\n",
+	       json_string_value(json_object_get(state, "name")),
+	       json_string_value(json_object_get(vips, "ipv4")),
+	       json_string_value(json_object_get(vips, "ipv6")),
+	       json_integer_value(json_object_get(vips, "port")),
+	       json_string_value(json_object_get(opts, "client_pm")),
+	       json_string_value(json_object_get(opts, "server_pm")),
+	       json_string_value(json_object_get(xdp, "attached")),
+	       json_string_value(json_object_get(xdp, "requested")));
+	printf("%-5s %-8s %-16s %-6s %-8s %s\n", "HOST", "ROLE", "NAMESPACE", "XDP",
+	       "PROCS", "INTERFACES");
+	json_array_foreach(json_object_get(state, "hosts"), i, h) {
+		char procs[64] = "-";
+		size_t np = json_array_size(json_object_get(h, "processes"));
+		if (np) {
+			size_t alive = 0;
+			json_array_foreach(json_object_get(h, "processes"), k, p)
+				alive += json_is_true(json_object_get(p, "alive"));
+			snprintf(procs, sizeof(procs), "%zu/%zu", alive, np);
+		}
+		json_t *x = json_object_get(h, "xdp");
+		const char *ns = json_string_value(json_object_get(h, "netns"));
+		bool exists = json_is_true(json_object_get(h, "netns_exists"));
+		char nscol[64];
+		snprintf(nscol, sizeof(nscol), "%s%s", ns, exists ? "" : "(gone)");
+		printf("%-5s %-8s %-16s %-6s %-8s", json_string_value(json_object_get(h, "id")),
+		       json_string_value(json_object_get(h, "role")), nscol,
+		       x ? json_string_value(json_object_get(x, "mode")) : "-", procs);
+		bool first = true;
+		json_array_foreach(json_object_get(h, "interfaces"), k, ifc) {
+			json_t *addrs = json_object_get(ifc, "addresses");
+			if (!json_array_size(addrs))
+				continue; /* bridge ports: listed by the bridge */
+			printf("%s%s", first ? " " : "\n                                              ",
+			       json_string_value(json_object_get(ifc, "name")));
+			json_array_foreach(addrs, a, addr)
+				printf(" %s", json_string_value(addr));
+			first = false;
+		}
+		json_t *ps = json_object_get(h, "per_server");
+		if (ps)
+			printf("\n%46s per-server %s %s, VIPs on lo", "",
+			       json_string_value(json_object_get(ps, "ipv4")),
+			       json_string_value(json_object_get(ps, "ipv6")));
+		putchar('\n');
+	}
+}
+
+static int lab_status(int argc, char **argv)
+{
+	char name[LAB_NAME_LEN] = "mplb";
+	bool json = false;
+	int rc = parse_name_only(argc, argv, name, sizeof(name), &json);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	char **netns;
+	int n = lab_list_netns(name, &netns);
+	lab_free_list(netns, n);
+	json_t *state = lab_state_read(name);
+	if (!state) {
+		if (json)
+			printf("{\"name\": \"%s\", \"up\": false, \"leftover_namespaces\": %d}\n",
+			       name, n);
+		else if (n)
+			printf("lab %s: not up, but %d namespaces of an unfinished 'up' exist; run 'mplb lab down --name %s'\n",
+			       name, n, name);
+		else
+			printf("lab %s: not up\n", name);
+		return 1;
+	}
+	lab_state_add_liveness(state);
+	json_object_set_new(state, "up", json_boolean(n > 0));
+	if (json) {
+		json_dumpf(state, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_table(state);
+	}
+	json_decref(state);
+	return n > 0 ? 0 : 1;
+}
+
+static int lab_exec(int argc, char **argv)
+{
+	char name[LAB_NAME_LEN] = "mplb";
+	int i = 1;
+	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--")) {
+		if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+			if (lab_check_name(argv[i + 1]))
+				return 2;
+			snprintf(name, sizeof(name), "%s", argv[i + 1]);
+			i += 2;
+		} else if (!strncmp(argv[i], "--name=", 7)) {
+			if (lab_check_name(argv[i] + 7))
+				return 2;
+			snprintf(name, sizeof(name), "%s", argv[i] + 7);
+			i++;
+		} else {
+			mplb_err("lab exec: unknown option '%s'", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		mplb_err("lab exec: which host? (c1, rt, lb1, b1, ...)");
+		usage(stderr);
+		return 2;
+	}
+	const char *host = argv[i++];
+	if (!lab_host_id_valid(host)) {
+		mplb_err("lab exec: '%s' is not a host name (c<N>, rt, lb<N>, b<N>)", host);
+		return 2;
+	}
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	if (i >= argc) {
+		mplb_err("lab exec: no command; write 'mplb lab exec %s -- CMD...'", host);
+		return 2;
+	}
+	if (require_root("mplb lab exec"))
+		return 1;
+	char netns[LAB_NAME_LEN + 16];
+	snprintf(netns, sizeof(netns), "%s-%s", name, host);
+	if (!netns_exists(netns)) {
+		mplb_err("lab %s has no host %s (no namespace %s); is it up? (mplb lab status --name %s)",
+			 name, host, netns, name);
+		return 1;
+	}
+	/* Only the network namespace changes (unlike `ip netns exec`, which
+	 * also remounts /sys): bpffs and cgroups stay the host's. exec keeps
+	 * stdin/stdout and makes the exit status the command's. */
+	if (netns_enter(netns))
+		return 1;
+	execvp(argv[i], argv + i);
+	mplb_err("lab exec: cannot run %s: %s", argv[i], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
 int cmd_lab(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	mplb_err("lab: not implemented yet");
-	return 1;
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *sub = argv[1];
+	if (!strcmp(sub, "up"))
+		return lab_up(argc - 1, argv + 1);
+	if (!strcmp(sub, "down"))
+		return lab_down(argc - 1, argv + 1);
+	if (!strcmp(sub, "status"))
+		return lab_status(argc - 1, argv + 1);
+	if (!strcmp(sub, "exec"))
+		return lab_exec(argc - 1, argv + 1);
+	mplb_err("lab: unknown subcommand '%s'", sub);
+	usage(stderr);
+	return 2;
 }

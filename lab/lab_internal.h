@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The lab's internal interfaces. The lab is built in three stages:
+ *   plan.c   options -> a topology plan (pure data: hosts, interfaces, addresses)
+ *   apply.c  plan -> namespaces, links, addresses, routes, sysctls, MPTCP, processes
+ *   xdp.c    XDP programs on the LB hosts (and their peers in the router)
+ *   state.c  the plan plus what was started -> /run/mplb/<name>/lab.json, and back
+ *   lab.c    the `mplb lab` commands (up, down, status, exec)
+ */
+#ifndef MPLB_LAB_INTERNAL_H
+#define MPLB_LAB_INTERNAL_H
+
+#include <jansson.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define LAB_RUN_ROOT "/run/mplb"
+#define LAB_BPFFS_ROOT "/sys/fs/bpf/mplb" /* lab-scoped pins go under <root>/<name> */
+#define LAB_STATE_FILE "lab.json"
+#define LAB_STATE_VERSION 1
+
+/* Size bounds. 4 uplinks × 2 families = 8 client endpoints, the kernel's
+ * per-netns endpoint maximum. */
+#define LAB_MAX_CLIENTS 16
+#define LAB_MAX_UPLINKS 4
+#define LAB_MAX_LBS 8
+#define LAB_MAX_BACKENDS 32
+
+/* Policy routing: uplink j's table is LAB_TABLE_BASE + j. */
+#define LAB_TABLE_BASE 100
+
+#define LAB_ADDR_LEN (INET6_ADDRSTRLEN + 5) /* address plus "/128" */
+#define LAB_NAME_LEN 32
+
+enum lab_client_pm { CLIENT_PM_FULLMESH, CLIENT_PM_SUBFLOW, CLIENT_PM_NONE };
+enum lab_server_pm { SERVER_PM_PER_SERVER, SERVER_PM_PORT, SERVER_PM_NONE };
+enum lab_xdp_mode { XDP_MODE_NATIVE, XDP_MODE_GENERIC, XDP_MODE_NONE };
+
+struct lab_opts {
+	char name[LAB_NAME_LEN]; /* namespace prefix, default "mplb" */
+	unsigned clients, uplinks, lbs, backends;
+	char vip4[INET_ADDRSTRLEN];
+	char vip6[INET6_ADDRSTRLEN];
+	unsigned port;
+	unsigned join_port_base;
+	enum lab_client_pm client_pm;
+	enum lab_server_pm server_pm;
+	enum lab_xdp_mode xdp;
+};
+
+enum lab_role { ROLE_CLIENT, ROLE_ROUTER, ROLE_LB, ROLE_BACKEND };
+
+struct lab_iface {
+	char name[IFNAMSIZ];
+	/* The other end of a veth (host id and name); empty for a bridge. */
+	char peer_host[16];
+	char peer_name[IFNAMSIZ];
+	bool is_bridge;
+	char master[IFNAMSIZ];      /* bridge this port belongs to, or "" */
+	char addr4[LAB_ADDR_LEN];   /* "10.1.1.2/24", or "" */
+	char addr6[LAB_ADDR_LEN];
+	char gateway4[INET_ADDRSTRLEN]; /* client uplinks: the router's side */
+	char gateway6[INET6_ADDRSTRLEN];
+	unsigned uplink;            /* client uplink number (1..), 0 otherwise */
+	unsigned table;             /* policy-routing table of that uplink */
+};
+
+struct lab_host {
+	char id[16];                /* c1, rt, lb1, b3: what `lab exec` takes */
+	char netns[LAB_NAME_LEN + 16];
+	enum lab_role role;
+	unsigned index;             /* i, k or m; 0 for the router */
+	struct lab_iface *ifaces;
+	unsigned n_ifaces;
+	/* Backends: the per-server addresses (no prefix length). */
+	char server4[INET_ADDRSTRLEN];
+	char server6[INET6_ADDRSTRLEN];
+	unsigned join_port;         /* backends with --server-pm port */
+	/* Filled in by apply: */
+	char xdp_mode[16];          /* "native", "generic" or "none" */
+	char xdp_iface[IFNAMSIZ];
+	pid_t serve_pid;
+	char serve_log[256];
+};
+
+struct lab_plan {
+	struct lab_opts opts;
+	struct lab_host *hosts;
+	unsigned n_hosts;
+};
+
+/* plan.c */
+void lab_opts_default(struct lab_opts *o);
+/* Parse `lab up` options (argv[0] is "up"). 0 ok, 1 help shown, -1 error. */
+int lab_opts_parse(struct lab_opts *o, int argc, char **argv);
+int lab_plan_build(const struct lab_opts *o, struct lab_plan *plan);
+void lab_plan_free(struct lab_plan *plan);
+struct lab_host *lab_plan_host(struct lab_plan *plan, const char *id);
+const char *lab_role_name(enum lab_role r);
+const char *lab_client_pm_name(enum lab_client_pm pm);
+const char *lab_server_pm_name(enum lab_server_pm pm);
+const char *lab_xdp_mode_name(enum lab_xdp_mode m);
+/* Is s a usable lab name? Prints why not. */
+int lab_check_name(const char *s);
+/* Is id a host id of the lab shape (c<N>, rt, lb<N>, b<N>)? */
+bool lab_host_id_valid(const char *id);
+
+/* apply.c */
+extern volatile sig_atomic_t lab_interrupted;
+int lab_preflight(const struct lab_opts *o);
+int lab_apply(struct lab_plan *plan);
+/* Remove every trace of lab `name`; state may be NULL. Returns the number
+ * of namespaces removed, or -1 on error. */
+int lab_teardown(const char *name, json_t *state, bool verbose);
+/* Run directory /run/mplb/<name>. */
+void lab_run_dir(const char *name, char *buf, size_t len);
+/* Namespaces of lab `name` that exist now (names only); caller frees. */
+int lab_list_netns(const char *name, char ***out);
+void lab_free_list(char **list, int n);
+/* Is pid alive and inside network namespace netns? */
+bool lab_pid_in_netns(pid_t pid, const char *netns);
+
+/* xdp.c */
+struct xdp_pass_bpf;
+/* Load the xdp_pass skeleton; NULL with a message on failure. */
+struct xdp_pass_bpf *lab_xdp_load(void);
+void lab_xdp_unload(struct xdp_pass_bpf *skel);
+/* Attach xdp_pass to ifname inside netns in mode; with native, fall back to
+ * generic with a warning. Returns the mode that attached, or NULL. */
+const char *lab_xdp_attach(struct xdp_pass_bpf *skel, const char *netns,
+			   const char *ifname, enum lab_xdp_mode mode);
+/* Detach native and generic programs from ifname in netns (quietly). */
+void lab_xdp_detach(const char *netns, const char *ifname);
+/* Switch this thread to netns (NULL: back to the original one). */
+int lab_setns(const char *netns);
+
+/* state.c */
+json_t *lab_opts_to_json(const struct lab_opts *o);
+json_t *lab_state_build(const struct lab_plan *plan);
+int lab_state_write(const char *name, json_t *state);
+/* NULL (quietly) when absent; NULL with a message when unreadable. */
+json_t *lab_state_read(const char *name);
+/* Add "alive" flags to a state (processes and namespaces). */
+void lab_state_add_liveness(json_t *state);
+
+#endif /* MPLB_LAB_INTERNAL_H */

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The lab's state file, /run/mplb/<name>/lab.json: the options it was built
+ * with, every host with its namespace, role, interfaces and addresses, the
+ * VIPs, the XDP mode that really attached and the pids of the processes it
+ * started. `lab up` compares options against it, `lab down` reads the pids,
+ * `lab status` prints it, and other tools (tests, the demo) may read it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lab/lab_internal.h"
+#include "util.h"
+
+json_t *lab_opts_to_json(const struct lab_opts *o)
+{
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:i, s:s}",
+			 "name", o->name, "clients", (int)o->clients, "uplinks",
+			 (int)o->uplinks, "lbs", (int)o->lbs, "backends",
+			 (int)o->backends, "vip4", o->vip4, "vip6", o->vip6, "port",
+			 (int)o->port, "client_pm", lab_client_pm_name(o->client_pm),
+			 "server_pm", lab_server_pm_name(o->server_pm),
+			 "join_port_base", (int)o->join_port_base, "xdp",
+			 lab_xdp_mode_name(o->xdp));
+}
+
+static json_t *iface_json(const struct lab_iface *ifc)
+{
+	json_t *j = json_pack("{s:s}", "name", ifc->name);
+	if (ifc->is_bridge)
+		json_object_set_new(j, "kind", json_string("bridge"));
+	else
+		json_object_set_new(j, "kind", json_string("veth"));
+	if (ifc->peer_host[0]) {
+		json_object_set_new(j, "peer_host", json_string(ifc->peer_host));
+		json_object_set_new(j, "peer", json_string(ifc->peer_name));
+	}
+	if (ifc->master[0])
+		json_object_set_new(j, "master", json_string(ifc->master));
+	json_t *addrs = json_array();
+	if (ifc->addr4[0])
+		json_array_append_new(addrs, json_string(ifc->addr4));
+	if (ifc->addr6[0])
+		json_array_append_new(addrs, json_string(ifc->addr6));
+	json_object_set_new(j, "addresses", addrs);
+	if (ifc->uplink) {
+		json_object_set_new(j, "uplink", json_integer(ifc->uplink));
+		if (ifc->table)
+			json_object_set_new(j, "table", json_integer(ifc->table));
+		if (ifc->gateway4[0])
+			json_object_set_new(j, "gateway4", json_string(ifc->gateway4));
+		if (ifc->gateway6[0])
+			json_object_set_new(j, "gateway6", json_string(ifc->gateway6));
+	}
+	return j;
+}
+
+static json_t *host_json(const struct lab_plan *p, const struct lab_host *h)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s}", "id", h->id, "role",
+			      lab_role_name(h->role), "netns", h->netns);
+	json_t *ifaces = json_array();
+	for (unsigned i = 0; i < h->n_ifaces; i++)
+		json_array_append_new(ifaces, iface_json(&h->ifaces[i]));
+	json_object_set_new(j, "interfaces", ifaces);
+
+	if (h->role == ROLE_BACKEND) {
+		json_object_set_new(j, "per_server", json_pack("{s:s, s:s}",
+				   "ipv4", h->server4, "ipv6", h->server6));
+		json_object_set_new(j, "vips_on_lo", json_pack("[s, s]",
+				   p->opts.vip4, p->opts.vip6));
+		if (h->join_port)
+			json_object_set_new(j, "join_port", json_integer(h->join_port));
+	}
+	if (h->xdp_iface[0])
+		json_object_set_new(j, "xdp", json_pack("{s:s, s:s, s:s}",
+				   "interface", h->xdp_iface, "mode", h->xdp_mode,
+				   "program", strcmp(h->xdp_mode, "none") ? "xdp_pass" : ""));
+	json_t *procs = json_array();
+	if (h->serve_pid > 0)
+		json_array_append_new(procs, json_pack("{s:s, s:i, s:s}", "name",
+				      "serve", "pid", (int)h->serve_pid, "log",
+				      h->serve_log));
+	json_object_set_new(j, "processes", procs);
+	return j;
+}
+
+json_t *lab_state_build(const struct lab_plan *p)
+{
+	char when[32];
+	time_t t = time(NULL);
+	char run_dir[256];
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	lab_run_dir(p->opts.name, run_dir, sizeof(run_dir));
+	json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "version", LAB_STATE_VERSION,
+			      "name", p->opts.name, "created", when, "run_dir", run_dir);
+	json_object_set_new(j, "options", lab_opts_to_json(&p->opts));
+	json_object_set_new(j, "vips", json_pack("{s:s, s:s, s:i}", "ipv4",
+			   p->opts.vip4, "ipv6", p->opts.vip6, "port", (int)p->opts.port));
+
+	/* The XDP mode of the lab: what attached on the LB hosts (the weakest
+	 * if they differ, so a fallback is never hidden). */
+	const char *mode = "none";
+	for (unsigned i = 0; i < p->n_hosts; i++) {
+		const struct lab_host *h = &p->hosts[i];
+		if (h->role != ROLE_LB)
+			continue;
+		if (!strcmp(mode, "none") || !strcmp(h->xdp_mode, "generic"))
+			mode = h->xdp_mode;
+	}
+	json_object_set_new(j, "xdp", json_pack("{s:s, s:s}", "requested",
+			   lab_xdp_mode_name(p->opts.xdp), "attached", mode));
+
+	json_t *hosts = json_array();
+	for (unsigned i = 0; i < p->n_hosts; i++)
+		json_array_append_new(hosts, host_json(p, &p->hosts[i]));
+	json_object_set_new(j, "hosts", hosts);
+	return j;
+}
+
+int lab_state_write(const char *name, json_t *state)
+{
+	char dir[256], path[320], tmp[330];
+
+	lab_run_dir(name, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, LAB_STATE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* Write then rename: a reader never sees half a file. */
+	if (json_dump_file(state, tmp, JSON_INDENT(2)) ||
+	    rename(tmp, path)) {
+		mplb_err("cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *lab_state_read(const char *name)
+{
+	char dir[256], path[320];
+	json_error_t err;
+
+	lab_run_dir(name, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, LAB_STATE_FILE);
+	if (access(path, F_OK))
+		return NULL;
+	json_t *j = json_load_file(path, 0, &err);
+	if (!j)
+		mplb_err("%s: unreadable state (%s, line %d); run 'mplb lab down --name %s'",
+			 path, err.text, err.line, name);
+	return j;
+}
+
+void lab_state_add_liveness(json_t *state)
+{
+	size_t i, k;
+	json_t *h, *p;
+
+	json_array_foreach(json_object_get(state, "hosts"), i, h) {
+		const char *netns = json_string_value(json_object_get(h, "netns"));
+		bool exists = netns && netns_exists(netns);
+		json_object_set_new(h, "netns_exists", json_boolean(exists));
+		json_array_foreach(json_object_get(h, "processes"), k, p) {
+			pid_t pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
+			json_object_set_new(p, "alive", json_boolean(
+				exists && lab_pid_in_netns(pid, netns)));
+		}
+	}
+}
