@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: MIT
 # mplb decode on bad input: every case gives a clear message and an exit
 # status below 128 (no crash), and good packets around bad ones still decode.
-# The files in data/ are written by pcapgen.py ("pcapgen.py data DIR");
-# data/malformed.txt says what each frame of data/malformed.pcap holds.
+# The capture files are generated afresh by pcapgen.py ("pcapgen.py data DIR");
+# data/malformed.txt says what each frame of malformed.pcap holds.
 . "$(dirname "$0")/../../tests/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-D=$HERE/data
 PY=/usr/bin/python3
+D=$T_TMP/data
+mkdir -p "$D" && "$PY" "$HERE/pcapgen.py" data "$D" >/dev/null || { fail "decode errors" "pcapgen.py could not write the test captures"; exit 1; }
 if [ ! -x "$MPLB" ]; then fail "decode errors" "$MPLB missing (make build/mplb)"; exit 1; fi
 
 # run_decode ARGS...: sets RC, OUT (stdout), ERR (stderr)
