@@ -80,7 +80,7 @@ $(BUILD)/mplb: $(CMD_OBJS) $(BUILD)/libmplb.a
 # A unit test links the library and, for component tests, that component's
 # objects (minus the CLI entry point).
 define unit_rule
-$(BUILD)/tests/$(notdir $(basename $(1))): $(1) $(BUILD)/libmplb.a $(filter-out $(BUILD)/obj/cli/%,$(filter $(BUILD)/obj/$(firstword $(subst /, ,$(1)))/%,$(CMD_OBJS)))
+$(BUILD)/tests/$(notdir $(basename $(1))): $(1) $(filter-out $(BUILD)/obj/cli/%,$(filter $(BUILD)/obj/$(firstword $(subst /, ,$(1)))/%,$(CMD_OBJS))) $(BUILD)/libmplb.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS) -lcmocka
 $(BUILD)/tests-san/$(notdir $(basename $(1))): $(1) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(LIB_SRCS)) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(filter-out cli/%,$(filter $(firstword $(subst /, ,$(1)))/%,$(CMD_SRCS))))
