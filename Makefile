@@ -46,6 +46,8 @@ FUZZ_BINS  := $(patsubst lib/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_RUNS  ?= 1000000
 
 .PHONY: all deps check demo fuzz bench clean unit format
+# Keep BPF objects and skeletons: they are intermediate files of pattern rules.
+.SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(BUILD)/vmlinux.h
 all: $(BUILD)/mplb $(UNIT_BINS) $(UNIT_SAN) $(FUZZ_BINS)
 
 deps:
