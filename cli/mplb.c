@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client/client.h"
 #include "decode/decode.h"
 #include "lab/lab.h"
 #include "probe/probe.h"
@@ -20,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{"lab", cmd_lab, "build and drive the network-namespace lab"},
 	{"probe", cmd_probe, "open MPTCP connections, verify bytes, report subflows"},
 	{"serve", cmd_serve, "MPTCP backend application for probes"},
+	{"client", cmd_client, "path-manager daemon: spread subflows over local uplinks"},
 	{"decode", cmd_decode, "print the MPTCP options of a pcap/pcapng file"},
 };
 

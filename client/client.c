@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+/* "mplb client": command line, config file, state file location. */
+#include <dirent.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "client/client_int.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mplb client run [-c FILE] [--netns NAME] [-j]\n"
+		"       mplb client status [--netns NAME | -f STATEFILE] [-j]\n"
+		"\n"
+		"run     select the kernel's userspace path manager (net.mptcp.path_manager,\n"
+		"        restored on exit) and open subflows from every local uplink to\n"
+		"        every address the server allows (spread policy). Runs until\n"
+		"        SIGINT/SIGTERM. -j prints JSON lines.\n"
+		"status  connections, remote addresses, subflows and decisions of a\n"
+		"        running daemon (from %s/client-<netns or pid>.json).\n"
+		"\n"
+		"example:\n"
+		"  ip netns exec cli mplb client run -c client/examples/client.ini &\n"
+		"  mplb client status --netns cli\n",
+		CLIENT_STATE_DIR);
+}
+
+struct ini_ctx {
+	struct cl_config *cfg;
+	char *state_dir;
+	size_t state_dir_len;
+	const char *path;
+	int errors;
+};
+
+static int client_ini_key(void *user, const char *section, const char *name,
+		       const char *value)
+{
+	struct ini_ctx *ic = user;
+	struct cl_config *cfg = ic->cfg;
+	unsigned long v;
+
+	if (strcmp(section, "client")) {
+		mplb_warn("%s: ignoring section [%s]", ic->path, section);
+		return 1;
+	}
+	if (!strcmp(name, "max_subflows")) {
+		if (parse_uint(value, "max_subflows", 0, 64, &v))
+			goto bad;
+		cfg->max_subflows = (unsigned)v;
+	} else if (!strcmp(name, "retry_max")) {
+		if (parse_uint(value, "retry_max", 0, 100, &v))
+			goto bad;
+		cfg->retry_max = (unsigned)v;
+	} else if (!strcmp(name, "retry_base_ms")) {
+		if (parse_uint(value, "retry_base_ms", 1, 60000, &v))
+			goto bad;
+		cfg->retry_base_ms = (unsigned)v;
+	} else if (!strcmp(name, "retry_cap_ms")) {
+		if (parse_uint(value, "retry_cap_ms", 1, 600000, &v))
+			goto bad;
+		cfg->retry_cap_ms = (unsigned)v;
+	} else if (!strcmp(name, "policy")) {
+		snprintf(cfg->policy, sizeof(cfg->policy), "%s", value);
+	} else if (!strcmp(name, "state_dir")) {
+		snprintf(ic->state_dir, ic->state_dir_len, "%s", value);
+	} else if (!strcmp(name, "uplinks")) {
+		char buf[512], *save = NULL;
+		snprintf(buf, sizeof(buf), "%s", value);
+		cfg->n_uplinks = 0;
+		for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+			if (cfg->n_uplinks >= CL_MAX_UPLINKS) {
+				mplb_err("%s: more than %d uplinks", ic->path, CL_MAX_UPLINKS);
+				goto bad;
+			}
+			snprintf(cfg->uplinks[cfg->n_uplinks++], IF_NAMESIZE, "%s", t);
+		}
+	} else {
+		mplb_err("%s: unknown key '%s' in [client]", ic->path, name);
+		goto bad;
+	}
+	return 1;
+bad:
+	ic->errors++;
+	return 0;
+}
+
+int client_config_load(const char *path, struct cl_config *cfg, char *state_dir,
+		       size_t state_dir_len)
+{
+	struct ini_ctx ic = {cfg, state_dir, state_dir_len, path, 0};
+	int rc = ini_parse(path, client_ini_key, &ic);
+	if (rc < 0) {
+		mplb_err("cannot read config %s", path);
+		return -1;
+	}
+	if (rc > 0 && !ic.errors)
+		mplb_err("%s:%d: syntax error", path, rc);
+	return rc || ic.errors ? -1 : 0;
+}
+
+static void set_state_path(struct client_daemon *d)
+{
+	if (d->netns[0])
+		snprintf(d->state_path, sizeof(d->state_path), "%s/client-%s.json",
+			 d->state_dir, d->netns);
+	else
+		snprintf(d->state_path, sizeof(d->state_path), "%s/client-%d.json",
+			 d->state_dir, (int)getpid());
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static struct client_daemon d; /* large: keep it off the stack */
+	const char *conf = NULL;
+
+	memset(&d, 0, sizeof(d));
+	cl_config_defaults(&d.cfg);
+	snprintf(d.state_dir, sizeof(d.state_dir), "%s", CLIENT_STATE_DIR);
+	for (int i = 1; i < argc; i++) {
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+			conf = argv[++i];
+		} else if (!strcmp(argv[i], "--netns") && i + 1 < argc) {
+			snprintf(d.netns, sizeof(d.netns), "%s", argv[++i]);
+		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			d.json = true;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			mplb_err("client run: unknown or incomplete argument '%s'", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (conf && client_config_load(conf, &d.cfg, d.state_dir, sizeof(d.state_dir)))
+		return 2;
+	d.policy = cl_policy_find(d.cfg.policy);
+	if (!d.policy) {
+		mplb_err("unknown policy '%s' (known: spread)", d.cfg.policy);
+		return 2;
+	}
+	set_state_path(&d);
+	return client_daemon_run(&d);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	char path[PATH_MAX] = "";
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--netns") && i + 1 < argc) {
+			snprintf(path, sizeof(path), "%s/client-%s.json", CLIENT_STATE_DIR, argv[++i]);
+		} else if (!strcmp(argv[i], "-f") && i + 1 < argc) {
+			snprintf(path, sizeof(path), "%s", argv[++i]);
+		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			mplb_err("client status: unknown or incomplete argument '%s'", argv[i]);
+			return 2;
+		}
+	}
+	if (!path[0]) {
+		/* No name given: fine when exactly one daemon runs. */
+		DIR *dir = opendir(CLIENT_STATE_DIR);
+		struct dirent *e;
+		int found = 0;
+		while (dir && (e = readdir(dir))) {
+			size_t n = strlen(e->d_name);
+			if (strncmp(e->d_name, "client-", 7) || n < 6 ||
+			    strcmp(e->d_name + n - 5, ".json"))
+				continue;
+			if (found++)
+				fprintf(stderr, "  %s\n", e->d_name);
+			else
+				snprintf(path, sizeof(path), "%s/%s", CLIENT_STATE_DIR, e->d_name);
+		}
+		if (dir)
+			closedir(dir);
+		if (!found) {
+			mplb_err("no running mplb client (no %s/client-*.json)", CLIENT_STATE_DIR);
+			return 1;
+		}
+		if (found > 1) {
+			mplb_err("several clients run (%s and the files above): pick one with --netns or -f",
+				 path);
+			return 2;
+		}
+	}
+	return client_status(path, json);
+}
+
+int cmd_client(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
+	mplb_err("client: unknown subcommand '%s'", argv[1]);
+	usage(stderr);
+	return 2;
+}

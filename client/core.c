@@ -1,0 +1,796 @@
+// SPDX-License-Identifier: MIT
+/* mplb client core: model updates from events, actions for policies. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "client/model.h"
+
+void cl_config_defaults(struct cl_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_subflows = 8; /* the kernel's own per-connection ceiling */
+	cfg->retry_max = 6;
+	cfg->retry_base_ms = 100;
+	cfg->retry_cap_ms = 5000;
+	snprintf(cfg->policy, sizeof(cfg->policy), "spread");
+}
+
+void cl_ctx_init(struct cl_ctx *ctx, const struct cl_config *cfg,
+		 const struct cl_policy_ops *policy,
+		 const struct cl_executor *exec)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = *cfg;
+	ctx->policy = policy;
+	ctx->exec = *exec;
+}
+
+void cl_ctx_free(struct cl_ctx *ctx)
+{
+	while (ctx->conns) {
+		struct cl_conn *c = ctx->conns;
+		ctx->conns = c->next;
+		free(c);
+	}
+}
+
+const struct cl_policy_ops *cl_policy_find(const char *name)
+{
+	static const struct cl_policy_ops *const all[] = {&cl_policy_spread};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(all[i]->name, name))
+			return all[i];
+	return NULL;
+}
+
+const char *cl_sf_state_name(enum cl_sf_state s)
+{
+	switch (s) {
+	case CL_SF_CONNECTING: return "connecting";
+	case CL_SF_ESTABLISHED: return "established";
+	case CL_SF_RETRY_WAIT: return "retry-wait";
+	case CL_SF_CLOSED: return "closed";
+	}
+	return "?";
+}
+
+static void logf_(struct cl_ctx *ctx, const char *kind, uint32_t token,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void logf_(struct cl_ctx *ctx, const char *kind, uint32_t token,
+		  const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (ctx->exec.log)
+		ctx->exec.log(ctx, kind, token, text);
+}
+
+void cl_decide(struct cl_ctx *ctx, uint32_t token, const char *fmt, ...)
+{
+	struct cl_decision *d = &ctx->decisions[ctx->n_decisions++ % CL_DECISIONS];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->text, sizeof(d->text), fmt, ap);
+	va_end(ap);
+	d->time = ctx->now;
+	d->token = token;
+	ctx->dirty = true;
+	if (ctx->exec.log)
+		ctx->exec.log(ctx, "decision", token, d->text);
+}
+
+/* ---- addresses and ids ------------------------------------------------ */
+
+static const char *addr_str(int family, const union mptcp_pm_nl_inaddr *a,
+			    char *buf, size_t len)
+{
+	return mptcp_pm_nl_inaddr_str(family, a, buf, len);
+}
+
+/* "10.0.0.1:80" / "[fd00::1]:80" */
+static const char *ep_str(int family, const union mptcp_pm_nl_inaddr *a,
+			  uint16_t port, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+	addr_str(family, a, ip, sizeof(ip));
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+	return buf;
+}
+
+static bool uplink_has(const struct cl_uplink *u, int family,
+		       const union mptcp_pm_nl_inaddr *a)
+{
+	if (family == AF_INET)
+		return u->has_v4 && u->v4.s_addr == a->v4.s_addr;
+	return u->has_v6 && !memcmp(&u->v6, &a->v6, sizeof(u->v6));
+}
+
+static struct cl_uplink *uplink_by_addr(struct cl_ctx *ctx, int family,
+					const union mptcp_pm_nl_inaddr *a)
+{
+	for (int i = 0; i < CL_MAX_UPLINKS; i++)
+		if (ctx->uplinks[i].used && uplink_has(&ctx->uplinks[i], family, a))
+			return &ctx->uplinks[i];
+	return NULL;
+}
+
+uint8_t cl_local_id(struct cl_ctx *ctx, int family,
+		    const union mptcp_pm_nl_inaddr *addr)
+{
+	int free_id = 0;
+	for (int id = 1; id <= CL_MAX_LOCAL_IDS; id++) {
+		if (!ctx->ids[id].family) {
+			if (!free_id)
+				free_id = id;
+			continue;
+		}
+		if (ctx->ids[id].family == family &&
+		    mptcp_pm_nl_inaddr_eq(family, &ctx->ids[id].addr, addr))
+			return (uint8_t)id;
+	}
+	if (!free_id) {
+		/* All 255 used: recycle an id whose address left every uplink. */
+		for (int id = 1; id <= CL_MAX_LOCAL_IDS && !free_id; id++)
+			if (!uplink_by_addr(ctx, ctx->ids[id].family, &ctx->ids[id].addr))
+				free_id = id;
+		if (!free_id)
+			return 0;
+	}
+	ctx->ids[free_id].family = family;
+	ctx->ids[free_id].addr = *addr;
+	return (uint8_t)free_id;
+}
+
+/* ---- uplinks ---------------------------------------------------------- */
+
+struct cl_uplink *cl_uplink_by_ifindex(struct cl_ctx *ctx, int ifindex)
+{
+	for (int i = 0; i < CL_MAX_UPLINKS; i++)
+		if (ctx->uplinks[i].used && ctx->uplinks[i].ifindex == ifindex)
+			return &ctx->uplinks[i];
+	return NULL;
+}
+
+bool cl_uplink_usable(const struct cl_uplink *u, int family)
+{
+	if (!u || !u->used || !u->allowed || !u->oper_up)
+		return false;
+	return family == AF_INET ? u->has_v4 : u->has_v6;
+}
+
+static bool any_usable(const struct cl_uplink *u)
+{
+	return cl_uplink_usable(u, AF_INET) || cl_uplink_usable(u, AF_INET6);
+}
+
+static bool name_allowed(const struct cl_config *cfg, const char *name)
+{
+	if (!strcmp(name, "lo"))
+		return false;
+	if (!cfg->n_uplinks)
+		return true;
+	for (unsigned i = 0; i < cfg->n_uplinks; i++)
+		if (!strcmp(cfg->uplinks[i], name))
+			return true;
+	return false;
+}
+
+/* Tell the policy when an uplink's usability flips. */
+static void uplink_transition(struct cl_ctx *ctx, struct cl_uplink *u,
+			      bool was_usable)
+{
+	bool usable = any_usable(u);
+	if (usable == was_usable)
+		return;
+	ctx->dirty = true;
+	if (usable) {
+		u->up_since = ctx->now;
+		logf_(ctx, "uplink", 0, "uplink %s up (v4 %s, v6 %s)", u->name,
+		      u->has_v4 ? "yes" : "no", u->has_v6 ? "yes" : "no");
+		if (ctx->policy->uplink_up)
+			ctx->policy->uplink_up(ctx, u);
+	} else {
+		logf_(ctx, "uplink", 0, "uplink %s down", u->name);
+		if (ctx->policy->uplink_down)
+			ctx->policy->uplink_down(ctx, u);
+	}
+}
+
+void cl_uplink_update(struct cl_ctx *ctx, int ifindex, const char *name,
+		      bool oper_up)
+{
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, ifindex);
+	if (!u) {
+		for (int i = 0; i < CL_MAX_UPLINKS && !u; i++)
+			if (!ctx->uplinks[i].used)
+				u = &ctx->uplinks[i];
+		if (!u)
+			return; /* more interfaces than we track: ignore extras */
+		memset(u, 0, sizeof(*u));
+		u->used = true;
+		u->ifindex = ifindex;
+	}
+	bool was = any_usable(u);
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->allowed = name_allowed(&ctx->cfg, name);
+	u->oper_up = oper_up;
+	uplink_transition(ctx, u, was);
+}
+
+void cl_uplink_addr(struct cl_ctx *ctx, int ifindex, int family,
+		    const void *addr, bool add)
+{
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, ifindex);
+	if (!u)
+		return;
+	bool was = any_usable(u);
+	if (family == AF_INET) {
+		if (add && !u->has_v4) {
+			memcpy(&u->v4, addr, 4);
+			u->has_v4 = true;
+		} else if (!add && u->has_v4 && !memcmp(&u->v4, addr, 4)) {
+			u->has_v4 = false;
+		}
+	} else if (family == AF_INET6) {
+		if (add && !u->has_v6) {
+			memcpy(&u->v6, addr, 16);
+			u->has_v6 = true;
+		} else if (!add && u->has_v6 && !memcmp(&u->v6, addr, 16)) {
+			u->has_v6 = false;
+		}
+	}
+	ctx->dirty = true;
+	if (was && !add && any_usable(u) && ctx->policy->uplink_down) {
+		/* Lost one family but the other remains: still drop its subflows. */
+		ctx->policy->uplink_down(ctx, u);
+		if (ctx->policy->uplink_up)
+			ctx->policy->uplink_up(ctx, u);
+		return;
+	}
+	if (!was && add && any_usable(u))
+		u->up_since = ctx->now;
+	uplink_transition(ctx, u, was);
+	if (was && add && ctx->policy->uplink_up)
+		ctx->policy->uplink_up(ctx, u); /* a new family may add subflows */
+}
+
+void cl_uplink_gone(struct cl_ctx *ctx, int ifindex)
+{
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, ifindex);
+	if (!u)
+		return;
+	bool was = any_usable(u);
+	u->oper_up = false;
+	uplink_transition(ctx, u, was);
+	u->used = false;
+	ctx->dirty = true;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+struct cl_conn *cl_conn_find(struct cl_ctx *ctx, uint32_t token)
+{
+	for (struct cl_conn *c = ctx->conns; c; c = c->next)
+		if (c->token == token)
+			return c;
+	return NULL;
+}
+
+static struct cl_remote *remote_find(struct cl_conn *c, uint8_t id)
+{
+	for (int i = 0; i < CL_MAX_REMOTES; i++)
+		if (c->remotes[i].used && c->remotes[i].id == id)
+			return &c->remotes[i];
+	return NULL;
+}
+
+static struct cl_remote *remote_add(struct cl_conn *c, uint8_t id)
+{
+	struct cl_remote *r = remote_find(c, id);
+	for (int i = 0; i < CL_MAX_REMOTES && !r; i++)
+		if (!c->remotes[i].used)
+			r = &c->remotes[i];
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->used = true;
+	r->id = id;
+	return r;
+}
+
+bool cl_remote_usable(const struct cl_conn *c, const struct cl_remote *r)
+{
+	if (!r->used || r->removed)
+		return false;
+	/* v4 subflows on a v6 connection are possible but not attempted. */
+	if (r->family != c->family)
+		return false;
+	if (r->initial && c->deny_join_id0)
+		return false; /* RFC 8684 C bit: MUST NOT join the initial addr/port */
+	return true;
+}
+
+static bool sf_live(const struct cl_subflow *sf)
+{
+	return sf->used && sf->state != CL_SF_CLOSED;
+}
+
+static bool sf_to(const struct cl_subflow *sf, const struct cl_remote *r)
+{
+	return sf->family == r->family && sf->rport == r->port &&
+	       mptcp_pm_nl_inaddr_eq(r->family, &sf->raddr, &r->addr);
+}
+
+static bool sf_from(const struct cl_subflow *sf, const struct cl_uplink *u)
+{
+	return sf->ifindex == u->ifindex || uplink_has(u, sf->family, &sf->laddr);
+}
+
+struct cl_subflow *cl_subflow_find(struct cl_conn *c, const struct cl_uplink *u,
+				   const struct cl_remote *r)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		if (sf_live(sf) && sf_to(sf, r) && sf_from(sf, u))
+			return sf;
+	}
+	return NULL;
+}
+
+unsigned cl_conn_extra_subflows(const struct cl_conn *c)
+{
+	unsigned n = 0;
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++)
+		if (sf_live(&c->subflows[i]) && !c->subflows[i].initial)
+			n++;
+	return n;
+}
+
+/* An entry for u -> r: the existing one (any state) or a fresh slot. */
+static struct cl_subflow *sf_slot(struct cl_conn *c, const struct cl_uplink *u,
+				  const struct cl_remote *r)
+{
+	struct cl_subflow *free_sf = NULL, *oldest_closed = NULL;
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		if (!sf->used) {
+			if (!free_sf)
+				free_sf = sf;
+			continue;
+		}
+		if (!sf->initial && sf_to(sf, r) && sf_from(sf, u))
+			return sf;
+		if (sf->state == CL_SF_CLOSED && !sf->initial &&
+		    (!oldest_closed || sf->created_at < oldest_closed->created_at))
+			oldest_closed = sf;
+	}
+	struct cl_subflow *sf = free_sf ? free_sf : oldest_closed;
+	if (sf)
+		memset(sf, 0, sizeof(*sf));
+	return sf;
+}
+
+static void conn_free(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	for (struct cl_conn **pp = &ctx->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			free(c);
+			return;
+		}
+}
+
+static struct cl_conn *conn_from_event(struct cl_ctx *ctx,
+				       const struct mptcp_pm_nl_event *ev)
+{
+	struct cl_conn *c = cl_conn_find(ctx, ev->token);
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		c->token = ev->token;
+		c->next = ctx->conns;
+		ctx->conns = c;
+	}
+	c->family = ev->family;
+	c->laddr = ev->saddr;
+	c->raddr = ev->daddr;
+	c->lport = ev->sport;
+	c->rport = ev->dport;
+	if (ev->flags & MPTCP_PM_EV_FLAG_DENY_JOIN_ID0)
+		c->deny_join_id0 = true;
+
+	struct cl_remote *r = remote_add(c, 0);
+	if (r) {
+		r->family = ev->family;
+		r->addr = ev->daddr;
+		r->port = ev->dport;
+		r->initial = true;
+	}
+	/* The initial subflow is the kernel's, but it occupies its uplink. */
+	struct cl_subflow *sf = NULL;
+	for (int i = 0; i < CL_MAX_SUBFLOWS && !sf; i++)
+		if (c->subflows[i].used && c->subflows[i].initial)
+			sf = &c->subflows[i];
+	for (int i = 0; i < CL_MAX_SUBFLOWS && !sf; i++)
+		if (!c->subflows[i].used)
+			sf = &c->subflows[i];
+	if (sf) {
+		struct cl_uplink *u = uplink_by_addr(ctx, ev->family, &ev->saddr);
+		memset(sf, 0, sizeof(*sf));
+		sf->used = sf->initial = true;
+		sf->family = ev->family;
+		sf->laddr = ev->saddr;
+		sf->raddr = ev->daddr;
+		sf->lport = ev->sport;
+		sf->rport = ev->dport;
+		sf->ifindex = u ? u->ifindex : ev->ifindex;
+		sf->state = CL_SF_ESTABLISHED;
+		sf->created_at = sf->established_at = ctx->now;
+	}
+	ctx->dirty = true;
+	return c;
+}
+
+static struct cl_subflow *sf_from_event(struct cl_conn *c,
+					const struct mptcp_pm_nl_event *ev)
+{
+	struct cl_subflow *best = NULL;
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		if (!sf->used || sf->family != ev->family ||
+		    !mptcp_pm_nl_inaddr_eq(ev->family, &sf->laddr, &ev->saddr) ||
+		    !mptcp_pm_nl_inaddr_eq(ev->family, &sf->raddr, &ev->daddr) ||
+		    sf->rport != ev->dport)
+			continue;
+		if (sf->lport && ev->sport && sf->lport != ev->sport)
+			continue;
+		/* Prefer the entry still in play over an old closed one. */
+		if (!best || (best->state == CL_SF_CLOSED && sf->state != CL_SF_CLOSED))
+			best = sf;
+	}
+	return best;
+}
+
+static const char *uplink_name(struct cl_ctx *ctx, int ifindex)
+{
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, ifindex);
+	return u ? u->name : "?";
+}
+
+void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
+{
+	char a[64], b[64];
+	struct cl_conn *c;
+	struct cl_remote *r;
+	struct cl_subflow *sf;
+
+	switch (ev->type) {
+	case MPTCP_EVENT_CREATED:
+	case MPTCP_EVENT_ESTABLISHED:
+		if (ev->server_side)
+			return; /* we only steer connections we opened */
+		c = conn_from_event(ctx, ev);
+		if (!c || ev->type == MPTCP_EVENT_CREATED)
+			return;
+		c->established = true;
+		logf_(ctx, "conn", c->token, "conn 0x%08x established %s -> %s%s",
+		      c->token, ep_str(c->family, &c->laddr, c->lport, a, sizeof(a)),
+		      ep_str(c->family, &c->raddr, c->rport, b, sizeof(b)),
+		      c->deny_join_id0 ? " (deny-join-id0)" : "");
+		if (ctx->policy->conn_established)
+			ctx->policy->conn_established(ctx, c);
+		return;
+	case MPTCP_EVENT_CLOSED:
+		c = cl_conn_find(ctx, ev->token);
+		if (!c)
+			return;
+		logf_(ctx, "conn", c->token, "conn 0x%08x closed", c->token);
+		if (ctx->policy->conn_closed)
+			ctx->policy->conn_closed(ctx, c);
+		conn_free(ctx, c);
+		ctx->dirty = true;
+		return;
+	case MPTCP_EVENT_ANNOUNCED:
+		c = cl_conn_find(ctx, ev->token);
+		if (!c || !ev->has_daddr || !ev->has_rem_id)
+			return;
+		r = remote_find(c, ev->rem_id);
+		/* ADD_ADDR is retransmitted until echoed: ignore repeats. */
+		if (r && !r->removed && r->family == ev->family &&
+		    mptcp_pm_nl_inaddr_eq(ev->family, &r->addr, &ev->daddr) &&
+		    r->port == (ev->has_dport && ev->dport ? ev->dport : c->rport))
+			return;
+		r = remote_add(c, ev->rem_id);
+		if (!r)
+			return;
+		r->family = ev->family;
+		r->addr = ev->daddr;
+		/* No port in ADD_ADDR means the connection's remote port. */
+		r->port = ev->has_dport && ev->dport ? ev->dport : c->rport;
+		ctx->dirty = true;
+		logf_(ctx, "announced", c->token, "conn 0x%08x peer announced id %u %s",
+		      c->token, r->id, ep_str(r->family, &r->addr, r->port, a, sizeof(a)));
+		if (c->established && ctx->policy->addr_announced)
+			ctx->policy->addr_announced(ctx, c, r);
+		return;
+	case MPTCP_EVENT_REMOVED:
+		c = cl_conn_find(ctx, ev->token);
+		if (!c || !ev->has_rem_id || !(r = remote_find(c, ev->rem_id)))
+			return;
+		r->removed = true;
+		ctx->dirty = true;
+		logf_(ctx, "removed", c->token, "conn 0x%08x peer removed id %u",
+		      c->token, r->id);
+		if (ctx->policy->addr_removed)
+			ctx->policy->addr_removed(ctx, c, r);
+		return;
+	case MPTCP_EVENT_SUB_ESTABLISHED:
+		c = cl_conn_find(ctx, ev->token);
+		if (!c)
+			return;
+		sf = sf_from_event(c, ev);
+		if (!sf) {
+			/* Not ours (e.g. opened by the peer): track it anyway. */
+			for (int i = 0; i < CL_MAX_SUBFLOWS && !sf; i++)
+				if (!c->subflows[i].used)
+					sf = &c->subflows[i];
+			if (!sf)
+				return;
+			memset(sf, 0, sizeof(*sf));
+			sf->used = true;
+			sf->family = ev->family;
+			sf->laddr = ev->saddr;
+			sf->raddr = ev->daddr;
+			sf->rport = ev->dport;
+			sf->created_at = ctx->now;
+		}
+		sf->lport = ev->sport;
+		sf->loc_id = ev->loc_id;
+		sf->rem_id = ev->rem_id;
+		if (!sf->ifindex) {
+			struct cl_uplink *u = uplink_by_addr(ctx, ev->family, &ev->saddr);
+			sf->ifindex = u ? u->ifindex : ev->ifindex;
+		}
+		sf->state = CL_SF_ESTABLISHED;
+		sf->attempts = 0;
+		sf->last_error = 0;
+		sf->established_at = ctx->now;
+		ctx->dirty = true;
+		{
+			struct cl_uplink *u = cl_uplink_by_ifindex(ctx, sf->ifindex);
+			double since_up = u ? ctx->now - u->up_since : -1;
+			logf_(ctx, "subflow", c->token,
+			      "conn 0x%08x subflow established %s %s -> %s (%.3f s after uplink up)",
+			      c->token, uplink_name(ctx, sf->ifindex),
+			      ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a)),
+			      ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b)),
+			      since_up);
+		}
+		if (ctx->policy->subflow_established)
+			ctx->policy->subflow_established(ctx, c, sf);
+		return;
+	case MPTCP_EVENT_SUB_CLOSED:
+		c = cl_conn_find(ctx, ev->token);
+		if (!c || !(sf = sf_from_event(c, ev)))
+			return;
+		if (!sf->lport)
+			sf->lport = ev->sport;
+		logf_(ctx, "subflow", c->token,
+		      "conn 0x%08x subflow closed %s %s -> %s%s%s",
+		      c->token, uplink_name(ctx, sf->ifindex),
+		      ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a)),
+		      ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b)),
+		      ev->error ? ": " : "", ev->error ? strerror(ev->error) : "");
+		sf->state = CL_SF_CLOSED;
+		if (ev->error)
+			sf->last_error = ev->error;
+		ctx->dirty = true;
+		if (ctx->policy->subflow_closed)
+			ctx->policy->subflow_closed(ctx, c, sf, ev->error);
+		return;
+	default:
+		return;
+	}
+}
+
+/* ---- actions ---------------------------------------------------------- */
+
+static void fill_local(struct cl_ctx *ctx, const struct cl_uplink *u, int family,
+		       struct mptcp_pm_nl_addr *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->family = family;
+	if (family == AF_INET)
+		l->addr.v4 = u->v4;
+	else
+		l->addr.v6 = u->v6;
+	l->id = cl_local_id(ctx, family, &l->addr);
+	/* Bound to the device as well as the address: the uplink is chosen even
+	 * where source routing is missing. */
+	l->ifindex = u->ifindex;
+}
+
+static int sf_create(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+		     struct cl_subflow *sf, const char *reason)
+{
+	struct mptcp_pm_nl_addr l, rem = {0};
+	char a[64];
+
+	fill_local(ctx, u, sf->family, &l);
+	rem.family = sf->family;
+	rem.addr = sf->raddr;
+	rem.port = sf->rport;
+	sf->laddr = l.addr;
+	sf->loc_id = l.id;
+	sf->ifindex = u->ifindex;
+	sf->lport = 0;
+	sf->closing_by_us = false;
+	sf->created_at = ctx->now;
+	ep_str(sf->family, &sf->raddr, sf->rport, a, sizeof(a));
+	if (!l.id) {
+		sf->state = CL_SF_CLOSED;
+		cl_decide(ctx, c->token, "no subflow %s -> %s: no free local address id",
+			  u->name, a);
+		return -ENOSPC;
+	}
+	if (ctx->exec.route_ok && !ctx->exec.route_ok(ctx, u, &l, &rem)) {
+		sf->last_error = ENETUNREACH;
+		sf->state = CL_SF_CLOSED;
+		cl_decide(ctx, c->token, "subflow %s \u2192 %s waits: no route from %s via %s yet (%s)",
+			  u->name, a, u->name, u->name, reason);
+		cl_subflow_retry_later(ctx, c, sf, "no route");
+		return -ENETUNREACH;
+	}
+	int rc = ctx->exec.subflow_create(ctx, c->token, &l, &rem);
+	ctx->dirty = true;
+	if (rc == 0) {
+		sf->state = CL_SF_CONNECTING;
+		cl_decide(ctx, c->token, "created subflow %s \u2192 %s: %s", u->name, a,
+			  reason);
+		return 0;
+	}
+	sf->last_error = -rc;
+	sf->state = CL_SF_CLOSED;
+	cl_decide(ctx, c->token, "subflow %s \u2192 %s failed (%s): %s", u->name, a,
+		  strerror(-rc), reason);
+	cl_subflow_retry_later(ctx, c, sf, strerror(-rc));
+	return rc;
+}
+
+int cl_subflow_open(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+		    struct cl_remote *r, const char *reason)
+{
+	char a[64];
+	if (!cl_uplink_usable(u, r->family) || !cl_remote_usable(c, r))
+		return -EINVAL;
+	if (cl_subflow_find(c, u, r))
+		return -EEXIST;
+	if (cl_conn_extra_subflows(c) >= ctx->cfg.max_subflows) {
+		cl_decide(ctx, c->token, "no subflow %s \u2192 %s: max_subflows %u reached",
+			  u->name, ep_str(r->family, &r->addr, r->port, a, sizeof(a)),
+			  ctx->cfg.max_subflows);
+		return -ENOSPC;
+	}
+	struct cl_subflow *sf = sf_slot(c, u, r);
+	if (!sf)
+		return -ENOSPC;
+	bool fresh = !sf->used || sf->state == CL_SF_CLOSED;
+	sf->used = true;
+	sf->family = r->family;
+	sf->raddr = r->addr;
+	sf->rport = r->port;
+	sf->rem_id = r->id;
+	if (fresh)
+		sf->attempts = 0; /* a new reason to connect resets the budget */
+	return sf_create(ctx, c, u, sf, reason);
+}
+
+int cl_subflow_close(struct cl_ctx *ctx, struct cl_conn *c,
+		     struct cl_subflow *sf, const char *reason)
+{
+	char a[64], b[64];
+	int rc = 0;
+	ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a));
+	ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b));
+	if (sf->state == CL_SF_ESTABLISHED && sf->lport) {
+		struct mptcp_pm_nl_addr l = {0}, rem = {0};
+		l.family = rem.family = sf->family;
+		l.addr = sf->laddr;
+		l.port = sf->lport;
+		rem.addr = sf->raddr;
+		rem.port = sf->rport;
+		sf->closing_by_us = true;
+		rc = ctx->exec.subflow_destroy(ctx, c->token, &l, &rem);
+	}
+	sf->state = CL_SF_CLOSED;
+	ctx->dirty = true;
+	cl_decide(ctx, c->token, "closed subflow %s %s \u2192 %s: %s%s%s",
+		  uplink_name(ctx, sf->ifindex), a, b, reason,
+		  rc ? ", destroy failed: " : "", rc ? strerror(-rc) : "");
+	return rc;
+}
+
+bool cl_subflow_retry_later(struct cl_ctx *ctx, struct cl_conn *c,
+			    struct cl_subflow *sf, const char *why)
+{
+	char a[64];
+	ep_str(sf->family, &sf->raddr, sf->rport, a, sizeof(a));
+	if (sf->attempts >= ctx->cfg.retry_max) {
+		sf->state = CL_SF_CLOSED;
+		cl_decide(ctx, c->token, "gave up on subflow %s \u2192 %s after %u attempts (%s)",
+			  uplink_name(ctx, sf->ifindex), a, sf->attempts, why);
+		return false;
+	}
+	double delay = ctx->cfg.retry_base_ms / 1000.0;
+	for (unsigned i = 0; i < sf->attempts; i++)
+		delay *= 2;
+	if (delay > ctx->cfg.retry_cap_ms / 1000.0)
+		delay = ctx->cfg.retry_cap_ms / 1000.0;
+	sf->attempts++;
+	sf->state = CL_SF_RETRY_WAIT;
+	sf->retry_at = ctx->now + delay;
+	ctx->dirty = true;
+	cl_decide(ctx, c->token, "retry %u/%u of subflow %s \u2192 %s in %.0f ms (%s)",
+		  sf->attempts, ctx->cfg.retry_max, uplink_name(ctx, sf->ifindex), a,
+		  delay * 1000, why);
+	return true;
+}
+
+void cl_routes_changed(struct cl_ctx *ctx)
+{
+	for (struct cl_conn *c = ctx->conns; c; c = c->next)
+		for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+			struct cl_subflow *sf = &c->subflows[i];
+			if (sf->used && sf->state == CL_SF_RETRY_WAIT &&
+			    sf->last_error == ENETUNREACH && sf->retry_at > ctx->now)
+				sf->retry_at = ctx->now;
+		}
+}
+
+double cl_tick(struct cl_ctx *ctx)
+{
+	double next = -1;
+	for (struct cl_conn *c = ctx->conns; c; c = c->next) {
+		for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+			struct cl_subflow *sf = &c->subflows[i];
+			if (!sf->used || sf->state != CL_SF_RETRY_WAIT)
+				continue;
+			if (sf->retry_at > ctx->now) {
+				double d = sf->retry_at - ctx->now;
+				if (next < 0 || d < next)
+					next = d;
+				continue;
+			}
+			struct cl_uplink *u = cl_uplink_by_ifindex(ctx, sf->ifindex);
+			struct cl_remote *r = NULL;
+			for (int k = 0; k < CL_MAX_REMOTES && !r; k++)
+				if (c->remotes[k].used && sf_to(sf, &c->remotes[k]))
+					r = &c->remotes[k];
+			if (!cl_uplink_usable(u, sf->family) || !r || !cl_remote_usable(c, r)) {
+				/* Uplink gone: its return will bring the subflow back. */
+				sf->state = CL_SF_CLOSED;
+				ctx->dirty = true;
+				continue;
+			}
+			char why[96];
+			snprintf(why, sizeof(why), "retry %u/%u after %s", sf->attempts,
+				 ctx->cfg.retry_max,
+				 sf->last_error ? strerror(sf->last_error) : "failure");
+			sf_create(ctx, c, u, sf, why);
+			if (sf->state == CL_SF_RETRY_WAIT) {
+				double d = sf->retry_at - ctx->now;
+				if (next < 0 || d < next)
+					next = d;
+			}
+		}
+	}
+	return next;
+}
