@@ -6,6 +6,7 @@
 #include "client/client.h"
 #include "decode/decode.h"
 #include "lab/lab.h"
+#include "lb/lb.h"
 #include "probe/probe.h"
 #include "util.h"
 
@@ -23,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{"serve", cmd_serve, "MPTCP backend application for probes"},
 	{"client", cmd_client, "path-manager daemon: spread subflows over local uplinks"},
 	{"decode", cmd_decode, "print the MPTCP options of a pcap/pcapng file"},
+	{"lb", cmd_lb, "XDP load balancer that keeps MPTCP subflows on one backend"},
 };
 
 static void usage(FILE *f)

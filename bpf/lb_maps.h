@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Maps of the XDP balancer. max_entries here are defaults for tests; the
+ * control plane sets them from the config (bpf_map__set_max_entries) between
+ * skeleton open and load. Keys and values: include/mplb/lb_structs.h.
+ */
+#ifndef MPLB_LB_MAPS_H
+#define MPLB_LB_MAPS_H
+
+#include "mplb/lb_structs.h"
+
+/* (address, port, proto) -> VIP; join ports and fragment entries too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct vip_key);
+	__type(value, struct vip_meta);
+	__uint(max_entries, 1024);
+} vip_map SEC(".maps");
+
+/* Maglev rings, one after the other: slot vip_num * ring_size + hash % ring_size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, MPLB_MAX_VIPS_DEFAULT * MPLB_RING_SIZE_DEFAULT);
+} ch_rings SEC(".maps");
+
+/* Backend id -> where to send. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct backend);
+	__uint(max_entries, MPLB_MAX_BACKENDS);
+} backends SEC(".maps");
+
+/*
+ * Server token -> backend, learned from MP_CAPABLE ACKs. LRU so a flood of
+ * handshakes evicts the oldest tokens instead of failing inserts.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct token_entry);
+	__uint(max_entries, MPLB_TOKEN_ENTRIES_DEFAULT);
+} token_map SEC(".maps");
+
+/* Join subflows routed by token: their later packets carry no token. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct flow_key);
+	__type(value, struct flow_entry);
+	__uint(max_entries, MPLB_FLOW_ENTRIES_DEFAULT);
+} join_flows SEC(".maps");
+
+/*
+ * Optional connection table for ring-routed flows (Katran's LRU). One hash
+ * with per-CPU LRU lists (BPF_F_NO_COMMON_LRU): no cross-CPU lock on
+ * eviction, and a flow that RSS moves to another CPU is still found.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct flow_key);
+	__type(value, struct flow_entry);
+	__uint(max_entries, MPLB_LRU_ENTRIES_DEFAULT);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+} conn_lru SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_config);
+	__uint(max_entries, 1);
+} config_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_counter);
+	__uint(max_entries, LB_STAT_MAX);
+} lb_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_counter);
+	__uint(max_entries, MPLB_MAX_VIPS_DEFAULT);
+} vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_counter);
+	__uint(max_entries, MPLB_MAX_BACKENDS);
+} backend_stats SEC(".maps");
+
+#endif /* MPLB_LB_MAPS_H */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Balancer configuration: INI file (libinih) -> struct lb_cfg, then
+ * validation. Format, with every key: lb/examples/lb.ini.
+ */
+#ifndef MPLB_LB_CONFIG_H
+#define MPLB_LB_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mplb/lb_structs.h"
+
+#define LB_CFG_MAX_IFACES 8
+#define LB_CFG_MAX_VIPS 64
+#define LB_CFG_NAME_LEN 64
+
+enum lb_xdp_mode { LB_XDP_NATIVE, LB_XDP_GENERIC };
+
+struct lb_cfg_vip {
+	char name[LB_CFG_NAME_LEN];
+	int family; /* MPLB_FAMILY_* */
+	uint32_t addr[4]; /* network order */
+	uint16_t port;    /* host order */
+	uint8_t proto;
+	uint32_t flags; /* VIP_F_* strategy flags */
+	uint16_t join_port_base, join_port_count;
+	uint8_t unknown_token;
+	int line;
+};
+
+struct lb_cfg_backend {
+	char name[LB_CFG_NAME_LEN];
+	long id; /* -1 until set */
+	int family;
+	uint32_t addr[4];
+	bool has_addr, has_mac;
+	uint8_t mac[6];
+	uint32_t weight;
+	bool draining;
+};
+
+struct lb_cfg {
+	char path[256];
+	char name[LB_CFG_NAME_LEN]; /* pin directory /sys/fs/bpf/mplb/<name> */
+	char ifaces[LB_CFG_MAX_IFACES][IF_NAMESIZE];
+	int n_ifaces;
+	enum lb_xdp_mode xdp_mode;
+	uint8_t forwarding; /* LB_FWD_* */
+	char redirect_iface[IF_NAMESIZE]; /* empty: XDP_TX */
+	uint32_t ring_size, max_vips, token_entries, flow_entries, lru_entries;
+	uint32_t max_pkt_size;
+	bool has_tsecr_key;
+	uint64_t tsecr_key[2];
+	struct lb_cfg_vip vips[LB_CFG_MAX_VIPS];
+	int n_vips;
+	struct lb_cfg_backend backends[MPLB_MAX_BACKENDS];
+	int n_backends;
+};
+
+/*
+ * Parse path into *cfg (defaults first). 0 on success; -1 after printing
+ * "FILE: ..." messages for every problem found.
+ */
+int lb_cfg_load(const char *path, struct lb_cfg *cfg);
+/* Semantic checks (conflicts, ranges, interfaces); 0 or -1 with messages. */
+int lb_cfg_validate(const struct lb_cfg *cfg);
+/* Parse "aa:bb:cc:dd:ee:ff". */
+int lb_parse_mac(const char *s, uint8_t mac[6]);
+/* Strategy string ("hash", "port", "token", "tsecr", or a '+'/',' list) -> VIP_F_*. */
+int lb_parse_strategy(const char *s, uint32_t *flags);
+/* Human name of the flags, "hash" when none. */
+const char *lb_strategy_str(uint32_t flags, char *buf, size_t len);
+
+#endif /* MPLB_LB_CONFIG_H */

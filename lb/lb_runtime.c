@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: MIT
+/* Balancer skeleton lifecycle and map programming. */
+#include "lb_runtime.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/lb.skel.h"
+#include "maglev.h"
+#include "util.h"
+
+const char *const lb_pinned_maps[] = {"lb_stats", "vip_stats", "backend_stats", "token_map",
+				      "join_flows", "conn_lru", "config_map", "vip_map",
+				      "backends", "ch_rings", NULL};
+
+void lb_pin_dir(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "/sys/fs/bpf/mplb/%s", name);
+}
+
+static int iface_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	close(fd);
+	if (rc)
+		return -1;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
+int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg)
+{
+	struct lb_bpf *s;
+	int err;
+
+	memset(rt, 0, sizeof(*rt));
+	s = lb_bpf__open();
+	if (!s) {
+		mplb_err("lb: cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	s->rodata->ring_size = cfg->ring_size;
+	s->rodata->max_vips = cfg->max_vips;
+	bpf_map__set_max_entries(s->maps.ch_rings, cfg->ring_size * cfg->max_vips);
+	bpf_map__set_max_entries(s->maps.vip_stats, cfg->max_vips);
+	/* service port + join ports + fragment entry per VIP */
+	bpf_map__set_max_entries(s->maps.vip_map, cfg->max_vips * (MPLB_MAX_BACKENDS + 2));
+	bpf_map__set_max_entries(s->maps.token_map, cfg->token_entries);
+	bpf_map__set_max_entries(s->maps.join_flows, cfg->flow_entries);
+	bpf_map__set_max_entries(s->maps.conn_lru, cfg->lru_entries);
+	err = lb_bpf__load(s);
+	if (err) {
+		mplb_err("lb: BPF load failed (%s); run with -v for the verifier log",
+			 strerror(-err));
+		lb_bpf__destroy(s);
+		return -1;
+	}
+	rt->skel = s;
+	rt->rings = calloc((size_t)cfg->ring_size * cfg->max_vips, sizeof(uint32_t));
+	if (!rt->rings) {
+		lb_rt_destroy(rt);
+		return -1;
+	}
+	rt->cfg = *cfg;
+	rt->cfg.n_vips = 0;
+	rt->cfg.n_backends = 0;
+	return lb_rt_apply(rt, cfg);
+}
+
+static void vip_meta_of(const struct lb_cfg_vip *v, uint32_t num, struct vip_key *k,
+			struct vip_meta *m)
+{
+	memset(k, 0, sizeof(*k));
+	memset(m, 0, sizeof(*m));
+	memcpy(k->addr, v->addr, 16);
+	k->port = htons(v->port);
+	k->proto = v->proto;
+	k->family = (__u8)v->family;
+	m->vip_num = num;
+	m->flags = v->flags;
+	m->join_port_base = v->join_port_base;
+	m->join_port_count = v->join_port_count;
+	m->unknown_token = v->unknown_token;
+}
+
+/* The set of vip_map entries cfg needs. */
+static int desired_vip_entries(const struct lb_cfg *cfg, struct vip_key *keys,
+			       struct vip_meta *metas, int cap)
+{
+	int n = 0;
+
+	for (int i = 0; i < cfg->n_vips; i++) {
+		const struct lb_cfg_vip *v = &cfg->vips[i];
+		struct vip_key k;
+		struct vip_meta m;
+		bool frag_done = false;
+
+		vip_meta_of(v, (uint32_t)i, &k, &m);
+		if (n >= cap)
+			return -1;
+		keys[n] = k, metas[n++] = m;
+		for (uint32_t p = 0; (v->flags & VIP_F_PORT) && p < v->join_port_count; p++) {
+			struct vip_meta jm = m;
+			jm.flags |= VIP_F_JOIN_ENTRY;
+			if (n >= cap)
+				return -1;
+			keys[n] = k;
+			keys[n].port = htons((uint16_t)(v->join_port_base + p));
+			metas[n++] = jm;
+		}
+		/*
+		 * IPv4 fragments of (address, proto) follow the first VIP
+		 * declared on it: a non-first fragment has no port to tell.
+		 */
+		for (int j = 0; j < i; j++)
+			if (cfg->vips[j].proto == v->proto && cfg->vips[j].family == v->family &&
+			    !memcmp(cfg->vips[j].addr, v->addr, 16))
+				frag_done = true;
+		if (!frag_done && v->family == MPLB_FAMILY_V4) {
+			struct vip_meta fm = m;
+			fm.flags = VIP_F_FRAG_ENTRY;
+			if (n >= cap)
+				return -1;
+			keys[n] = k;
+			keys[n].port = 0;
+			metas[n++] = fm;
+		}
+	}
+	return n;
+}
+
+static int program_rings(struct lb_runtime *rt, const struct lb_cfg *cfg)
+{
+	uint32_t rs = rt->cfg.ring_size, *table, *changed;
+	struct maglev_backend mb[MPLB_MAX_BACKENDS];
+	int fd = bpf_map__fd(rt->skel->maps.ch_rings), n = 0, rc;
+	size_t total_changed = 0;
+
+	for (int i = 0; i < cfg->n_backends; i++) {
+		const struct lb_cfg_backend *b = &cfg->backends[i];
+		if (b->draining || !b->weight)
+			continue;
+		mb[n].key = maglev_key_of_name(b->name);
+		mb[n].id = (uint32_t)b->id;
+		mb[n].weight = b->weight;
+		n++;
+	}
+	table = malloc((size_t)rs * sizeof(*table));
+	changed = malloc((size_t)rs * sizeof(*changed));
+	if (!table || !changed) {
+		free(table), free(changed);
+		return -1;
+	}
+	rc = maglev_build(mb, (size_t)n, rs, table);
+	if (rc < 0) {
+		mplb_err("lb: Maglev table build failed: %s", strerror(-rc));
+		free(table), free(changed);
+		return -1;
+	}
+	/*
+	 * Same backends for every VIP. The mirror starts as the kernel's
+	 * zeroed array, so the delta of the first run is a full write and
+	 * later runs (SIGHUP) write only the slots Maglev moved. Rings of
+	 * unused VIP numbers are never read (no vip_map entry points there).
+	 */
+	for (uint32_t v = 0; v < (uint32_t)cfg->n_vips; v++) {
+		uint32_t *mirror = rt->rings + (size_t)v * rs;
+		size_t nch = maglev_delta(mirror, table, rs, changed);
+
+		for (size_t c = 0; c < nch; c++) {
+			uint32_t slot = v * rs + changed[c];
+			if (bpf_map_update_elem(fd, &slot, &table[changed[c]], BPF_ANY))
+				goto fail;
+			mirror[changed[c]] = table[changed[c]];
+		}
+		total_changed += nch;
+	}
+	mplb_dbg("lb: ring: %d backends in the table, %zu slots written", n, total_changed);
+	free(table), free(changed);
+	return 0;
+fail:
+	mplb_err("lb: writing ring slots failed: %s", strerror(errno));
+	free(table), free(changed);
+	return -1;
+}
+
+int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg)
+{
+	int cap = cfg->n_vips * (MPLB_MAX_BACKENDS + 2) + 1, n, fd;
+	struct vip_key *keys = calloc((size_t)cap, sizeof(*keys)), cur, next;
+	struct vip_meta *metas = calloc((size_t)cap, sizeof(*metas));
+	struct lb_config c = {0};
+	uint32_t zero = 0;
+	int rc = -1;
+	bool have;
+
+	if (!keys || !metas)
+		goto out;
+	if (cfg->ring_size != rt->cfg.ring_size || cfg->max_vips != rt->cfg.max_vips ||
+	    cfg->token_entries != rt->cfg.token_entries ||
+	    cfg->flow_entries != rt->cfg.flow_entries || cfg->lru_entries != rt->cfg.lru_entries)
+		mplb_warn("lb: table sizes changed: they take effect on restart only");
+
+	/* config */
+	c.forwarding = cfg->forwarding;
+	c.max_pkt_size = cfg->max_pkt_size;
+	c.tsecr_key[0] = cfg->tsecr_key[0];
+	c.tsecr_key[1] = cfg->tsecr_key[1];
+	if (cfg->redirect_iface[0]) {
+		c.xmit = LB_XMIT_REDIRECT;
+		c.redirect_ifindex = if_nametoindex(cfg->redirect_iface);
+		if (iface_mac(cfg->redirect_iface, c.src_mac))
+			mplb_warn("lb: cannot read the MAC of %s", cfg->redirect_iface);
+	} else if (cfg->n_ifaces && iface_mac(cfg->ifaces[0], c.src_mac)) {
+		mplb_warn("lb: cannot read the MAC of %s", cfg->ifaces[0]);
+	}
+	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.config_map), &zero, &c, BPF_ANY))
+		goto fail;
+
+	/* backends: write present ones, clear the rest */
+	fd = bpf_map__fd(rt->skel->maps.backends);
+	for (uint32_t id = 0; id < MPLB_MAX_BACKENDS; id++) {
+		struct backend be = {0};
+		for (int i = 0; i < cfg->n_backends; i++) {
+			const struct lb_cfg_backend *b = &cfg->backends[i];
+			if (b->id != (long)id)
+				continue;
+			memcpy(be.addr, b->addr, 16);
+			memcpy(be.mac, b->mac, 6);
+			be.family = (__u8)b->family;
+			be.flags = BACKEND_F_PRESENT | (b->draining ? BACKEND_F_DRAINING : 0);
+		}
+		if (bpf_map_update_elem(fd, &id, &be, BPF_ANY))
+			goto fail;
+	}
+
+	/* rings before VIPs: a new VIP must never see an unprogrammed ring */
+	if (program_rings(rt, cfg))
+		goto out;
+
+	n = desired_vip_entries(cfg, keys, metas, cap);
+	if (n < 0)
+		goto out;
+	fd = bpf_map__fd(rt->skel->maps.vip_map);
+	for (int i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &metas[i], BPF_ANY))
+			goto fail;
+	/* remove keys the new config no longer has */
+	have = bpf_map_get_next_key(fd, NULL, &cur) == 0;
+	while (have) {
+		bool keep = false;
+		have = bpf_map_get_next_key(fd, &cur, &next) == 0;
+		for (int i = 0; i < n && !keep; i++)
+			keep = !memcmp(&keys[i], &cur, sizeof(cur));
+		if (!keep)
+			bpf_map_delete_elem(fd, &cur);
+		cur = next;
+	}
+	{
+		uint32_t rs = rt->cfg.ring_size, mv = rt->cfg.max_vips;
+		uint32_t te = rt->cfg.token_entries, fe = rt->cfg.flow_entries, le = rt->cfg.lru_entries;
+		rt->cfg = *cfg;
+		/* sizes stay what the maps were created with */
+		rt->cfg.ring_size = rs, rt->cfg.max_vips = mv;
+		rt->cfg.token_entries = te, rt->cfg.flow_entries = fe, rt->cfg.lru_entries = le;
+	}
+	rc = 0;
+	goto out;
+fail:
+	mplb_err("lb: map update failed: %s", strerror(errno));
+out:
+	free(keys);
+	free(metas);
+	return rc;
+}
+
+static const char *mode_name(uint32_t flags)
+{
+	return (flags & XDP_FLAGS_SKB_MODE) ? "generic" : "native";
+}
+
+int lb_rt_attach(struct lb_runtime *rt)
+{
+	int prog = bpf_program__fd(rt->skel->progs.xdp_lb);
+
+	rt->xdp_flags = rt->cfg.xdp_mode == LB_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	for (int i = 0; i < rt->cfg.n_ifaces; i++) {
+		int ifindex = (int)if_nametoindex(rt->cfg.ifaces[i]), err;
+		uint32_t other = rt->xdp_flags == XDP_FLAGS_DRV_MODE ? XDP_FLAGS_SKB_MODE
+								      : XDP_FLAGS_DRV_MODE;
+
+		if (!ifindex) {
+			mplb_err("lb: interface %s: no such interface", rt->cfg.ifaces[i]);
+			return -1;
+		}
+		err = bpf_xdp_attach(ifindex, prog, rt->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		if (err) {
+			/* Say which mode would work, so the fix is one config line. */
+			int alt = bpf_xdp_attach(ifindex, prog, other | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+			if (!alt) {
+				bpf_xdp_detach(ifindex, other, NULL);
+				mplb_err("lb: %s XDP attach on %s failed (%s); %s mode works: set "
+					 "'xdp = %s' in [lb]",
+					 mode_name(rt->xdp_flags), rt->cfg.ifaces[i], strerror(-err),
+					 mode_name(other), mode_name(other));
+			} else {
+				mplb_err("lb: XDP attach on %s failed in %s mode (%s) and in %s mode (%s)%s",
+					 rt->cfg.ifaces[i], mode_name(rt->xdp_flags), strerror(-err),
+					 mode_name(other), strerror(-alt),
+					 err == -EEXIST || err == -EBUSY
+						 ? "; another XDP program is attached (ip link set dev IF xdp off)"
+						 : "");
+			}
+			return -1;
+		}
+		rt->ifindex[rt->n_attached++] = ifindex;
+		mplb_dbg("lb: attached to %s (%s)", rt->cfg.ifaces[i], mode_name(rt->xdp_flags));
+	}
+	return 0;
+}
+
+void lb_rt_detach(struct lb_runtime *rt)
+{
+	for (int i = 0; i < rt->n_attached; i++)
+		bpf_xdp_detach(rt->ifindex[i], rt->xdp_flags, NULL);
+	rt->n_attached = 0;
+}
+
+int lb_rt_pin(struct lb_runtime *rt)
+{
+	char path[512];
+
+	lb_pin_dir(rt->cfg.name, rt->pin_dir, sizeof(rt->pin_dir));
+	mkdir("/sys/fs/bpf/mplb", 0700);
+	if (mkdir(rt->pin_dir, 0700) && errno != EEXIST) {
+		mplb_warn("lb: cannot create %s (%s): `mplb lb stats` will not find this instance",
+			  rt->pin_dir, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; lb_pinned_maps[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(rt->skel->obj, lb_pinned_maps[i]);
+		snprintf(path, sizeof(path), "%s/%s", rt->pin_dir, lb_pinned_maps[i]);
+		unlink(path); /* a stale pin from a killed run */
+		if (!m || bpf_map__pin(m, path)) {
+			mplb_warn("lb: cannot pin %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	rt->pinned = 1;
+	return 0;
+}
+
+void lb_rt_destroy(struct lb_runtime *rt)
+{
+	char path[512];
+
+	lb_rt_detach(rt);
+	if (rt->pinned) {
+		for (int i = 0; lb_pinned_maps[i]; i++) {
+			snprintf(path, sizeof(path), "%s/%s", rt->pin_dir, lb_pinned_maps[i]);
+			unlink(path);
+		}
+		rmdir(rt->pin_dir);
+		rt->pinned = 0;
+	}
+	if (rt->skel)
+		lb_bpf__destroy(rt->skel);
+	rt->skel = NULL;
+	free(rt->rings);
+	rt->rings = NULL;
+}

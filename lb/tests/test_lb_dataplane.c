@@ -1,0 +1,795 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Packet fixtures for the XDP balancer (Katran style): each fixture is a
+ * hand-built frame with a one-line description, run once through
+ * BPF_PROG_TEST_RUN (repeat = 1: the program rewrites the frame, and a
+ * repeated run would see its own output, cookbook section 11). Asserts the
+ * XDP action, the rewritten MACs / outer headers and the counters.
+ * Needs root (BPF); skipped otherwise.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+
+#include <linux/bpf.h>
+
+#include "bpf/lb.skel.h"
+#include "maglev.h"
+#include "mplb/lb_structs.h"
+#include "mplb/sha256_min.h"
+#include "mplb/tsecr.h"
+#include "pkt.h"
+
+#define RING 1021 /* small prime ring keeps setup fast */
+#define NVIPS 8
+#define NBACKENDS 4
+#define JOIN_BASE 20000
+#define JOIN_COUNT 4
+
+static const uint8_t LB_MAC[6] = {0x02, 0x1b, 0, 0, 0, 0x01};
+static const __u64 TSECR_KEY[2] = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+
+enum { VIP_HASH, VIP_PORT, VIP_TOKEN4, VIP_TOKEN6, VIP_TSECR, VIP_UDP, VIP_LRU };
+
+static struct lb_bpf *skel;
+static uint32_t rings[NVIPS][RING];
+static int ncpus;
+
+static void be_mac(uint32_t id, uint8_t mac[6])
+{
+	uint8_t m[6] = {0x02, 0xbe, 0, 0, 0, (uint8_t)(0x10 + id)};
+	memcpy(mac, m, 6);
+}
+
+static void add_vip(int family, const char *addr, uint16_t port, uint8_t proto,
+		    uint32_t vip_num, uint32_t flags, uint8_t unknown_token)
+{
+	struct vip_key k = {.port = htons(port), .proto = proto, .family = (__u8)family};
+	struct vip_meta m = {.vip_num = vip_num, .flags = flags, .unknown_token = unknown_token};
+	int fd = bpf_map__fd(skel->maps.vip_map);
+
+	inet_pton(family == 6 ? AF_INET6 : AF_INET, addr, k.addr);
+	if (flags & VIP_F_PORT) {
+		m.join_port_base = JOIN_BASE;
+		m.join_port_count = JOIN_COUNT;
+	}
+	assert_int_equal(bpf_map_update_elem(fd, &k, &m, BPF_ANY), 0);
+	if (flags & VIP_F_PORT) {
+		struct vip_meta jm = m;
+		jm.flags |= VIP_F_JOIN_ENTRY;
+		for (uint16_t p = JOIN_BASE; p < JOIN_BASE + JOIN_COUNT; p++) {
+			k.port = htons(p);
+			assert_int_equal(bpf_map_update_elem(fd, &k, &jm, BPF_ANY), 0);
+		}
+	}
+}
+
+static void add_frag_entry(const char *addr, uint8_t proto, uint32_t vip_num)
+{
+	struct vip_key k = {.port = 0, .proto = proto, .family = 4};
+	struct vip_meta m = {.vip_num = vip_num, .flags = VIP_F_FRAG_ENTRY};
+
+	inet_pton(AF_INET, addr, k.addr);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.vip_map), &k, &m, BPF_ANY), 0);
+}
+
+static void set_backend(uint32_t id, int family, const char *addr)
+{
+	struct backend b = {.family = (__u8)family, .flags = BACKEND_F_PRESENT};
+
+	be_mac(id, b.mac);
+	inet_pton(family == 6 ? AF_INET6 : AF_INET, addr, b.addr);
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &b, BPF_ANY), 0);
+}
+
+static void set_config(uint8_t forwarding, uint8_t xmit, uint32_t max_pkt)
+{
+	struct lb_config c = {.forwarding = forwarding, .xmit = xmit,
+			      .redirect_ifindex = 1, .max_pkt_size = max_pkt};
+	uint32_t zero = 0;
+
+	memcpy(c.src_mac, LB_MAC, 6);
+	c.tsecr_key[0] = TSECR_KEY[0];
+	c.tsecr_key[1] = TSECR_KEY[1];
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.config_map), &zero, &c, BPF_ANY), 0);
+}
+
+static int setup(void **state)
+{
+	struct maglev_backend mb[NBACKENDS];
+	char addr[64];
+
+	(void)state;
+	if (geteuid() != 0)
+		return 0; /* each test skips */
+	ncpus = libbpf_num_possible_cpus();
+	skel = lb_bpf__open();
+	if (!skel)
+		return -1;
+	skel->rodata->ring_size = RING;
+	skel->rodata->max_vips = NVIPS;
+	bpf_map__set_max_entries(skel->maps.ch_rings, NVIPS * RING);
+	bpf_map__set_max_entries(skel->maps.vip_stats, NVIPS);
+	bpf_map__set_max_entries(skel->maps.token_map, 1024);
+	bpf_map__set_max_entries(skel->maps.join_flows, 1024);
+	bpf_map__set_max_entries(skel->maps.conn_lru, 1024);
+	if (lb_bpf__load(skel)) {
+		lb_bpf__destroy(skel);
+		skel = NULL;
+		return -1;
+	}
+	set_config(LB_FWD_DSR, LB_XMIT_TX, 0);
+	for (uint32_t i = 0; i < NBACKENDS; i++) {
+		snprintf(addr, sizeof(addr), "10.1.0.%u", i + 1);
+		set_backend(i, 4, addr);
+		snprintf(addr, sizeof(addr), "backend-%u", i);
+		mb[i] = (struct maglev_backend){.key = maglev_key_of_name(addr), .id = i, .weight = 1};
+	}
+	for (uint32_t v = 0; v < NVIPS; v++) {
+		/* Rotate the list per VIP: the table must not depend on order. */
+		assert_true(maglev_build(mb, NBACKENDS, RING, rings[v]) >= 0);
+		for (uint32_t s = 0; s < RING; s++) {
+			uint32_t slot = v * RING + s;
+			assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.ch_rings),
+							     &slot, &rings[v][s], BPF_ANY), 0);
+		}
+	}
+	add_vip(4, "10.0.0.1", 80, 6, VIP_HASH, 0, 0);
+	add_vip(4, "10.0.0.2", 80, 6, VIP_PORT, VIP_F_PORT, 0);
+	add_vip(4, "10.0.0.3", 80, 6, VIP_TOKEN4, VIP_F_TOKEN, UNKNOWN_TOKEN_DROP);
+	add_vip(6, "fd00::3", 80, 6, VIP_TOKEN6, VIP_F_TOKEN, UNKNOWN_TOKEN_RING);
+	add_vip(4, "10.0.0.4", 80, 6, VIP_TSECR, VIP_F_TSECR, 0);
+	add_vip(4, "10.0.0.1", 53, 17, VIP_UDP, 0, 0);
+	add_vip(4, "10.0.0.5", 80, 6, VIP_LRU, VIP_F_LRU, 0);
+	add_frag_entry("10.0.0.1", 17, VIP_UDP);
+	add_frag_entry("10.0.0.1", 6, VIP_HASH);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	lb_bpf__destroy(skel);
+	return 0;
+}
+
+#define NEED_ROOT()                                                          \
+	do {                                                                 \
+		if (!skel) {                                                 \
+			print_message("needs root (BPF_PROG_TEST_RUN)\n");   \
+			skip();                                              \
+		}                                                            \
+	} while (0)
+
+static uint64_t stat(enum lb_stat idx)
+{
+	struct lb_counter v[ncpus];
+	uint32_t k = idx;
+	uint64_t s = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.lb_stats), &k, v), 0);
+	for (int i = 0; i < ncpus; i++)
+		s += v[i].packets;
+	return s;
+}
+
+static uint64_t percpu_sum(struct bpf_map *map, uint32_t k)
+{
+	struct lb_counter v[ncpus];
+	uint64_t s = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(map), &k, v), 0);
+	for (int i = 0; i < ncpus; i++)
+		s += v[i].packets;
+	return s;
+}
+
+/* One fixture run. */
+struct run {
+	uint8_t in[PKT_MAX], out[PKT_MAX + 64];
+	size_t in_len;
+	uint32_t out_len;
+	int action;
+	uint64_t before[LB_STAT_MAX];
+};
+
+static void run_pkt(struct run *r, const char *desc, const struct pkt_spec *s)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	print_message("  fixture: %s\n", desc);
+	r->in_len = pkt_build(s, r->in);
+	for (int i = 0; i < LB_STAT_MAX; i++)
+		r->before[i] = stat(i);
+	o.data_in = r->in;
+	o.data_size_in = (uint32_t)r->in_len;
+	o.data_out = r->out;
+	o.data_size_out = sizeof(r->out);
+	o.repeat = 1;
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xdp_lb), &o), 0);
+	r->action = (int)o.retval;
+	r->out_len = o.data_size_out;
+}
+
+static uint64_t delta(const struct run *r, enum lb_stat idx)
+{
+	return stat(idx) - r->before[idx];
+}
+
+static uint32_t ring_backend(int vip, const struct pkt_spec *s)
+{
+	struct flow_key f = {.proto = s->proto, .family = (__u8)s->family};
+
+	inet_pton(s->family == 6 ? AF_INET6 : AF_INET, s->src, f.src);
+	inet_pton(s->family == 6 ? AF_INET6 : AF_INET, s->dst, f.dst);
+	if (!s->frag) {
+		f.sport = htons(s->sport);
+		f.dport = htons(s->dport);
+	}
+	return rings[vip][lb_flow_hash(&f) % RING];
+}
+
+/* XDP_TX to backend id with DSR MACs and the rest of the frame untouched. */
+static void assert_dsr_to(const struct run *r, uint32_t id)
+{
+	uint8_t mac[6];
+
+	be_mac(id, mac);
+	assert_int_equal(r->action, XDP_TX);
+	assert_int_equal(r->out_len, r->in_len);
+	assert_memory_equal(r->out, mac, 6);
+	assert_memory_equal(r->out + 6, LB_MAC, 6);
+	assert_memory_equal(r->out + 12, r->in + 12, r->in_len - 12);
+}
+
+static void assert_passed_untouched(const struct run *r)
+{
+	assert_int_equal(r->action, XDP_PASS);
+	assert_int_equal(r->out_len, r->in_len);
+	assert_memory_equal(r->out, r->in, r->in_len);
+}
+
+/* A source port whose ring choice on vip differs from id (to prove a non-ring path). */
+static uint16_t sport_not_on(int vip, struct pkt_spec *s, uint32_t id)
+{
+	for (uint16_t p = 40000; p < 41000; p++) {
+		s->sport = p;
+		if (ring_backend(vip, s) != id)
+			return p;
+	}
+	fail_msg("no source port avoids backend %u", id);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_hash_tcp(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.0.1", .dst = "10.0.0.1", .sport = 40000,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x02};
+	uint32_t want;
+
+	(void)state;
+	NEED_ROOT();
+	want = ring_backend(VIP_HASH, &s);
+	run_pkt(&r, "IPv4 10.9.0.1:40000 -> VIP 10.0.0.1:80 TCP SYN, no options (hash VIP: ring)", &s);
+	assert_dsr_to(&r, want);
+	assert_int_equal(delta(&r, LB_STAT_PATH_RING), 1);
+	assert_int_equal(delta(&r, LB_STAT_XMIT_TX), 1);
+
+	s.tcp_flags = 0x10;
+	run_pkt(&r, "same flow, bare ACK: same backend", &s);
+	assert_dsr_to(&r, want);
+	s.tcp_flags = 0x18;
+	s.payload = "GET / HTTP/1.0\r\n\r\n";
+	s.payload_len = 18;
+	run_pkt(&r, "same flow, PSH|ACK with 18 bytes of data: same backend", &s);
+	assert_dsr_to(&r, want);
+
+	/* Different source ports spread over all backends. */
+	uint32_t seen = 0;
+	for (uint16_t p = 1000; p < 1064; p++) {
+		s.sport = p;
+		run_pkt(&r, "SYN from another source port", &s);
+		assert_dsr_to(&r, ring_backend(VIP_HASH, &s));
+		seen |= 1u << ring_backend(VIP_HASH, &s);
+	}
+	assert_int_equal(seen, (1u << NBACKENDS) - 1);
+}
+
+static void test_vlan_and_redirect(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.0.1", .dst = "10.0.0.1", .sport = 40001,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x02, .vlan = 100};
+
+	(void)state;
+	NEED_ROOT();
+	run_pkt(&r, "802.1Q VLAN 100, IPv4 TCP SYN to the hash VIP: tag kept, MACs rewritten", &s);
+	assert_dsr_to(&r, ring_backend(VIP_HASH, &s));
+	set_config(LB_FWD_DSR, LB_XMIT_REDIRECT, 0);
+	s.vlan = 0;
+	run_pkt(&r, "IPv4 TCP SYN to the hash VIP, xmit = redirect", &s);
+	set_config(LB_FWD_DSR, LB_XMIT_TX, 0);
+	assert_int_equal(r.action, XDP_REDIRECT);
+	assert_int_equal(delta(&r, LB_STAT_XMIT_REDIRECT), 1);
+}
+
+static void test_not_vip(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.0.1", .dst = "10.0.0.99", .sport = 40000,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x02};
+
+	(void)state;
+	NEED_ROOT();
+	run_pkt(&r, "IPv4 TCP SYN to 10.0.0.99:80, not a VIP: passed untouched", &s);
+	assert_passed_untouched(&r);
+	assert_int_equal(delta(&r, LB_STAT_PASS_NOT_VIP), 1);
+	s.dst = "10.0.0.1";
+	s.dport = 81;
+	run_pkt(&r, "IPv4 TCP SYN to VIP address, other port 81: passed untouched", &s);
+	assert_passed_untouched(&r);
+	s.family = 6, s.src = "fd09::1", s.dst = "fd00::99", s.dport = 80;
+	run_pkt(&r, "IPv6 TCP SYN to fd00::99, not a VIP: passed untouched", &s);
+	assert_passed_untouched(&r);
+
+	/* ARP: not IP at all */
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint8_t arp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
+	uint8_t out[64];
+	uint64_t before = stat(LB_STAT_PASS_NOT_IP);
+	print_message("  fixture: ARP frame: passed untouched\n");
+	o.data_in = arp, o.data_size_in = sizeof(arp), o.data_out = out, o.data_size_out = sizeof(out);
+	o.repeat = 1;
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xdp_lb), &o), 0);
+	assert_int_equal(o.retval, XDP_PASS);
+	assert_memory_equal(out, arp, sizeof(arp));
+	assert_int_equal(stat(LB_STAT_PASS_NOT_IP) - before, 1);
+}
+
+static void test_port_range(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.0.2", .dst = "10.0.0.2", .sport = 40000,
+			     .proto = 6, .tcp_flags = 0x02};
+	uint8_t mpj[12];
+
+	(void)state;
+	NEED_ROOT();
+	s.tcpopt = mpj;
+	s.tcpopt_len = opt_mpj_syn(mpj, 0xdeadbeef, 1);
+	s.dport = JOIN_BASE - 1;
+	run_pkt(&r, "MP_JOIN SYN to VIP 10.0.0.2 port base-1 (19999): not a join port, passed", &s);
+	assert_passed_untouched(&r);
+	s.dport = JOIN_BASE;
+	run_pkt(&r, "MP_JOIN SYN to port base (20000): backend 0", &s);
+	assert_dsr_to(&r, 0);
+	assert_int_equal(delta(&r, LB_STAT_PATH_PORT), 1);
+	s.dport = JOIN_BASE + JOIN_COUNT - 1;
+	run_pkt(&r, "MP_JOIN SYN to port base+N-1 (20003): backend 3", &s);
+	assert_dsr_to(&r, 3);
+	s.tcpopt = NULL, s.tcpopt_len = 0, s.tcp_flags = 0x10;
+	s.dport = JOIN_BASE + 1;
+	s.sport = sport_not_on(VIP_PORT, &s, 1);
+	run_pkt(&r, "ACK on join port base+1 (20001), ring would pick another backend: backend 1", &s);
+	assert_dsr_to(&r, 1);
+	s.dport = JOIN_BASE + JOIN_COUNT;
+	run_pkt(&r, "ACK to port base+N (20004): not a join port, passed", &s);
+	assert_passed_untouched(&r);
+	s.dport = 80;
+	s.tcp_flags = 0x02;
+	run_pkt(&r, "SYN to the service port 80 of the port VIP: ring", &s);
+	assert_dsr_to(&r, ring_backend(VIP_PORT, &s));
+	assert_int_equal(delta(&r, LB_STAT_PATH_RING), 1);
+
+	/* A join port whose backend is gone: dropped, counted. */
+	uint32_t id = 2;
+	struct backend none = {0};
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &none, BPF_ANY), 0);
+	s.dport = JOIN_BASE + 2;
+	run_pkt(&r, "SYN to join port base+2 while backend 2 is not configured: dropped", &s);
+	set_backend(2, 4, "10.1.0.3");
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_PORT_NO_BACKEND), 1);
+}
+
+static uint32_t token_of(uint64_t key) { return sha256_min_token(key); }
+
+static void test_token_v4(void **state)
+{
+	struct run r;
+	uint8_t opt[40];
+	uint64_t key_a = 0x1111222233334444ULL, key_b = 0xa5a5a5a55a5a5a5aULL;
+	struct pkt_spec first = {.family = 4, .src = "10.9.0.3", .dst = "10.0.0.3", .sport = 41000,
+				 .dport = 80, .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
+	struct pkt_spec join = {.family = 4, .src = "10.9.1.3", .dst = "10.0.0.3", .dport = 80,
+				.proto = 6, .tcp_flags = 0x02, .tcpopt = opt};
+	uint32_t owner;
+
+	(void)state;
+	NEED_ROOT();
+	owner = ring_backend(VIP_TOKEN4, &first);
+	first.tcpopt_len = opt_mpc_ack(opt, key_a, key_b, 20);
+	run_pkt(&r, "IPv4 MP_CAPABLE third ACK (len 20, both keys) to token VIP: ring, teaches token", &first);
+	assert_dsr_to(&r, owner);
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_LEARNED), 1);
+	first.tcpopt_len = opt_mpc_ack(opt, key_a, key_b, 22);
+	first.tcp_flags = 0x18, first.payload = "hello", first.payload_len = 5;
+	run_pkt(&r, "IPv4 MP_CAPABLE first data (len 22) of the same flow: same backend, token refreshed", &first);
+	assert_dsr_to(&r, owner);
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_REFRESHED), 1);
+
+	join.sport = sport_not_on(VIP_TOKEN4, &join, owner);
+	join.tcpopt_len = opt_mpj_syn(opt, token_of(key_b), 7);
+	run_pkt(&r, "IPv4 MP_JOIN SYN (new 5-tuple, ring says elsewhere) with the learned token: owner", &join);
+	assert_dsr_to(&r, owner);
+	assert_int_equal(delta(&r, LB_STAT_PATH_TOKEN_HIT), 1);
+
+	join.tcpopt = NULL, join.tcpopt_len = 0, join.tcp_flags = 0x10;
+	run_pkt(&r, "IPv4 ACK of that join subflow, no MPTCP token: pinned to the owner", &join);
+	assert_dsr_to(&r, owner);
+	assert_int_equal(delta(&r, LB_STAT_PATH_FLOW_HIT), 1);
+	join.tcp_flags = 0x18, join.payload = "data", join.payload_len = 4;
+	run_pkt(&r, "IPv4 data on the join subflow: pinned to the owner", &join);
+	assert_dsr_to(&r, owner);
+
+	join.tcpopt = opt, join.tcp_flags = 0x02, join.payload_len = 0, join.sport++;
+	join.tcpopt_len = opt_mpj_syn(opt, token_of(key_b) ^ 1, 7);
+	run_pkt(&r, "IPv4 MP_JOIN SYN with an unknown token, VIP unknown_token = drop: dropped", &join);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_TOKEN_UNKNOWN), 1);
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_MISS), 1);
+}
+
+static void test_token_v6(void **state)
+{
+	struct run r;
+	uint8_t opt[40];
+	uint64_t key_a = 0x0102030405060708ULL, key_b = 0x1122334455667788ULL;
+	struct pkt_spec first = {.family = 6, .src = "fd09::3", .dst = "fd00::3", .sport = 42000,
+				 .dport = 80, .proto = 6, .tcp_flags = 0x18, .tcpopt = opt,
+				 .payload = "hi", .payload_len = 2};
+	struct pkt_spec join = {.family = 6, .src = "fd09::33", .dst = "fd00::3", .dport = 80,
+				.proto = 6, .tcp_flags = 0x02, .tcpopt = opt};
+	uint32_t owner;
+
+	(void)state;
+	NEED_ROOT();
+	owner = ring_backend(VIP_TOKEN6, &first);
+	first.tcpopt_len = opt_mpc_ack(opt, key_a, key_b, 24);
+	run_pkt(&r, "IPv6 MP_CAPABLE first data with checksum (len 24), third ACK lost: teaches token", &first);
+	assert_dsr_to(&r, owner);
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_LEARNED), 1);
+
+	join.sport = sport_not_on(VIP_TOKEN6, &join, owner);
+	join.tcpopt_len = opt_mpj_syn(opt, token_of(key_b), 9);
+	run_pkt(&r, "IPv6 MP_JOIN SYN with the learned token: owner", &join);
+	assert_dsr_to(&r, owner);
+	assert_int_equal(delta(&r, LB_STAT_PATH_TOKEN_HIT), 1);
+
+	join.sport++;
+	join.tcpopt_len = opt_mpj_syn(opt, 0x01020304, 9);
+	run_pkt(&r, "IPv6 MP_JOIN SYN with an unknown token, VIP unknown_token = ring: ring", &join);
+	assert_dsr_to(&r, ring_backend(VIP_TOKEN6, &join));
+	assert_int_equal(delta(&r, LB_STAT_PATH_TOKEN_MISS_RING), 1);
+
+	/* IPv6 MP_CAPABLE len 20 */
+	first.sport = 42001, first.payload_len = 0, first.tcp_flags = 0x10;
+	first.tcpopt_len = opt_mpc_ack(opt, key_a, 0x99, 20);
+	run_pkt(&r, "IPv6 MP_CAPABLE third ACK (len 20): teaches another token", &first);
+	assert_dsr_to(&r, ring_backend(VIP_TOKEN6, &first));
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_LEARNED), 1);
+}
+
+static void test_token_collision(void **state)
+{
+	struct run r;
+	uint8_t opt[40];
+	uint64_t key_b = 0x5eed5eed5eed5eedULL;
+	struct pkt_spec a = {.family = 4, .src = "10.9.2.1", .dst = "10.0.0.3", .sport = 43000,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
+	struct pkt_spec b = a;
+	uint32_t owner;
+
+	(void)state;
+	NEED_ROOT();
+	owner = ring_backend(VIP_TOKEN4, &a);
+	a.tcpopt_len = opt_mpc_ack(opt, 1, key_b, 20);
+	run_pkt(&r, "MP_CAPABLE ACK, connection A: token T learned on A's backend", &a);
+	assert_dsr_to(&r, owner);
+	b.src = "10.9.2.2";
+	b.sport = sport_not_on(VIP_TOKEN4, &b, owner);
+	b.tcpopt_len = opt_mpc_ack(opt, 2, key_b, 20);
+	run_pkt(&r, "MP_CAPABLE ACK, connection B on another backend with the same server key: collision", &b);
+	assert_dsr_to(&r, ring_backend(VIP_TOKEN4, &b)); /* B itself is not disturbed */
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_COLLISION), 1);
+
+	struct pkt_spec j = {.family = 4, .src = "10.9.2.3", .dst = "10.0.0.3", .sport = 43100,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x02, .tcpopt = opt};
+	j.tcpopt_len = opt_mpj_syn(opt, token_of(key_b), 3);
+	run_pkt(&r, "MP_JOIN SYN for the collided token: dropped, never misrouted", &j);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_TOKEN_COLLIDED), 1);
+
+	struct token_entry te;
+	uint32_t t = token_of(key_b);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.token_map), &t, &te), 0);
+	assert_int_equal(te.backend_id, owner);
+	assert_true(te.flags & TOKEN_F_COLLIDED);
+	assert_int_equal(te.collisions, 1);
+	assert_true(te.learned_ns > 0);
+}
+
+static void test_tsecr(void **state)
+{
+	struct run r;
+	uint8_t opt[12];
+	struct pkt_spec s = {.family = 4, .src = "10.9.3.1", .dst = "10.0.0.4", .dport = 80,
+			     .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
+	uint32_t enc;
+
+	(void)state;
+	NEED_ROOT();
+	s.sport = sport_not_on(VIP_TSECR, &s, 2);
+	enc = tsecr_encode(TSECR_KEY, 0x12345678, 2);
+	s.tcpopt_len = opt_ts(opt, 1000, enc);
+	run_pkt(&r, "ACK with TSecr encoding backend 2 (ring says otherwise): backend 2", &s);
+	assert_dsr_to(&r, 2);
+	assert_int_equal(delta(&r, LB_STAT_PATH_TSECR), 1);
+
+	s.tcpopt_len = opt_ts(opt, 1000, enc ^ 0x0100); /* flip an id bit, keep the check */
+	run_pkt(&r, "ACK with TSecr whose id bits were altered (forged): no id, ring", &s);
+	assert_dsr_to(&r, ring_backend(VIP_TSECR, &s));
+	assert_int_equal(delta(&r, LB_STAT_EV_TSECR_NO_ID), 1);
+	assert_int_equal(delta(&r, LB_STAT_PATH_RING), 1);
+
+	s.tcpopt_len = opt_ts(opt, 1000, 0x12345678);
+	run_pkt(&r, "ACK with a plain clock TSecr (server without the agent): ring", &s);
+	assert_dsr_to(&r, ring_backend(VIP_TSECR, &s));
+
+	s.tcp_flags = 0x02;
+	s.tcpopt_len = opt_ts(opt, 1000, enc);
+	run_pkt(&r, "SYN with TSecr set: a SYN never follows TSecr, ring", &s);
+	assert_dsr_to(&r, ring_backend(VIP_TSECR, &s));
+	assert_int_equal(delta(&r, LB_STAT_PATH_TSECR), 0);
+
+	/* A TSecr for an id with no backend falls back to the ring. */
+	s.tcp_flags = 0x10;
+	s.tcpopt_len = opt_ts(opt, 1000, tsecr_encode(TSECR_KEY, 0x12345678, 200));
+	run_pkt(&r, "ACK with TSecr encoding unconfigured backend 200: ring", &s);
+	assert_dsr_to(&r, ring_backend(VIP_TSECR, &s));
+}
+
+static void test_udp_and_fragments(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.4.1", .dst = "10.0.0.1", .sport = 5353,
+			     .dport = 53, .proto = 17, .payload = "query", .payload_len = 5};
+	uint32_t want;
+
+	(void)state;
+	NEED_ROOT();
+	run_pkt(&r, "IPv4 UDP 10.9.4.1:5353 -> VIP 10.0.0.1:53: ring", &s);
+	assert_dsr_to(&r, ring_backend(VIP_UDP, &s));
+	assert_int_equal(delta(&r, LB_STAT_PATH_RING), 1);
+
+	s.frag = 0x2000; /* MF, offset 0 */
+	want = ring_backend(VIP_UDP, &s); /* 3-tuple: frag set, ports ignored */
+	run_pkt(&r, "IPv4 UDP first fragment (MF, offset 0) to 10.0.0.1:53: 3-tuple ring", &s);
+	assert_dsr_to(&r, want);
+	assert_int_equal(delta(&r, LB_STAT_PATH_FRAG_RING), 1);
+	assert_int_equal(delta(&r, LB_STAT_EV_IPV4_FRAGMENT), 1);
+	s.frag = 185; /* offset 1480 bytes, last fragment */
+	s.l4_absent = true;
+	run_pkt(&r, "IPv4 UDP non-first fragment (offset 1480, no L4 header): same backend", &s);
+	assert_dsr_to(&r, want);
+	s.dst = "10.0.0.77";
+	run_pkt(&r, "IPv4 non-first fragment to a non-VIP: passed untouched", &s);
+	assert_passed_untouched(&r);
+	assert_int_equal(delta(&r, LB_STAT_PASS_FRAG_NOT_VIP), 1);
+}
+
+static void test_ipv4_options(void **state)
+{
+	struct run r;
+	uint8_t ipopt[8] = {1, 1, 1, 1, 1, 1, 1, 0}; /* NOPs, EOL */
+	struct pkt_spec s = {.family = 4, .src = "10.9.5.1", .dst = "10.0.0.1", .sport = 40500,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x02, .ipopt = ipopt,
+			     .ipopt_len = 8};
+
+	(void)state;
+	NEED_ROOT();
+	run_pkt(&r, "IPv4 with 8 bytes of options (ihl 7) TCP SYN to hash VIP: ports found past options", &s);
+	assert_dsr_to(&r, ring_backend(VIP_HASH, &s));
+	assert_int_equal(delta(&r, LB_STAT_EV_IPV4_OPTIONS), 1);
+}
+
+static void test_malformed_options(void **state)
+{
+	struct run r;
+	uint8_t opt[40];
+	struct pkt_spec s = {.family = 4, .src = "10.9.6.1", .dst = "10.0.0.3", .sport = 40600,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
+
+	(void)state;
+	NEED_ROOT();
+	memset(opt, 0, sizeof(opt));
+	opt[0] = 30, opt[1] = 0; /* MPTCP with length 0 */
+	s.tcpopt_len = 4;
+	run_pkt(&r, "TCP ACK, option kind 30 length 0: walk stops, ring, counted", &s);
+	assert_dsr_to(&r, ring_backend(VIP_TOKEN4, &s));
+	assert_int_equal(delta(&r, LB_STAT_EV_TCPOPT_MALFORMED), 1);
+
+	opt[0] = 1, opt[1] = 30, opt[2] = 40, opt[3] = 0; /* NOP, MPTCP len 40 > area */
+	s.tcpopt_len = 8;
+	run_pkt(&r, "TCP ACK, MPTCP option length 40 past the 8-byte option area: ring, counted", &s);
+	assert_dsr_to(&r, ring_backend(VIP_TOKEN4, &s));
+	assert_int_equal(delta(&r, LB_STAT_EV_TCPOPT_MALFORMED), 1);
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_LEARNED), 0);
+
+	opt_mpc_ack(opt, 1, 2, 20);
+	s.tcpopt_len = 20;
+	s.truncate = 14; /* frame ends 6 bytes into the MP_CAPABLE option */
+	run_pkt(&r, "TCP ACK, MP_CAPABLE len 20 truncated at packet end after 6 bytes: ring, counted", &s);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(delta(&r, LB_STAT_EV_TCPOPT_MALFORMED), 1);
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_LEARNED), 0);
+
+	s.truncate = 0;
+	s.tcpopt_len = 0;
+	s.doff_words = 15; /* header claims 60 bytes, frame has 20 */
+	run_pkt(&r, "TCP ACK, data offset 60 but no option bytes in the frame: ring, counted", &s);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(delta(&r, LB_STAT_EV_TCPOPT_MALFORMED), 1);
+
+	s.doff_words = 4;
+	run_pkt(&r, "TCP ACK, data offset 16 (< 20): malformed L4, dropped", &s);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_MALFORMED_L4), 1);
+
+	/* A window scale option ending exactly at the area: not malformed. */
+	uint8_t ws[4] = {1, 3, 3, 7};
+	s.doff_words = 0, s.tcpopt = ws, s.tcpopt_len = 4, s.tcp_flags = 0x02;
+	run_pkt(&r, "TCP SYN, NOP + 3-byte window scale ending the area: clean", &s);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(delta(&r, LB_STAT_EV_TCPOPT_MALFORMED), 0);
+}
+
+static void test_lru(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.7.1", .dst = "10.0.0.5", .sport = 40700,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x02};
+	uint32_t want;
+
+	(void)state;
+	NEED_ROOT();
+	want = ring_backend(VIP_LRU, &s);
+	run_pkt(&r, "SYN to the LRU VIP: ring, flow recorded", &s);
+	assert_dsr_to(&r, want);
+	s.tcp_flags = 0x10;
+	run_pkt(&r, "ACK of that flow: LRU hit", &s);
+	assert_dsr_to(&r, want);
+	assert_int_equal(delta(&r, LB_STAT_PATH_LRU_HIT), 1);
+	s.sport++;
+	run_pkt(&r, "ACK of an unknown flow: LRU miss, ring", &s);
+	assert_dsr_to(&r, ring_backend(VIP_LRU, &s));
+	assert_int_equal(delta(&r, LB_STAT_EV_LRU_MISS), 1);
+}
+
+static void test_ipip(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.8.1", .dst = "10.0.0.1", .sport = 40800,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x02};
+	uint32_t want = ring_backend(VIP_HASH, &s);
+	uint8_t mac[6], baddr[4];
+	char addr[64];
+
+	(void)state;
+	NEED_ROOT();
+	set_config(LB_FWD_IPIP, LB_XMIT_TX, 0);
+	run_pkt(&r, "IPv4 TCP SYN to hash VIP, forwarding = ipip: IPv4-in-IPv4 to the backend", &s);
+	be_mac(want, mac);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(r.out_len, r.in_len + 20);
+	assert_memory_equal(r.out, mac, 6);
+	assert_memory_equal(r.out + 6, LB_MAC, 6);
+	assert_int_equal(r.out[12], 0x08);
+	assert_int_equal(r.out[14], 0x45);
+	assert_int_equal(r.out[14 + 9], 4); /* protocol IPIP */
+	assert_int_equal((r.out[16] << 8 | r.out[17]), r.in_len - 14 + 20);
+	assert_int_equal(r.out[26], 172);
+	assert_int_equal(r.out[27], 16);
+	snprintf(addr, sizeof(addr), "10.1.0.%u", want + 1);
+	inet_pton(AF_INET, addr, baddr);
+	assert_memory_equal(r.out + 30, baddr, 4);
+	assert_int_equal(pkt_fold(pkt_sum(r.out + 14, 20, 0)), 0); /* header checksum valid */
+	assert_memory_equal(r.out + 34, r.in + 14, r.in_len - 14); /* inner untouched */
+
+	/* IPv6 client to IPv6 token VIP, all backends IPv6: IPv6-in-IPv6 */
+	for (uint32_t i = 0; i < NBACKENDS; i++) {
+		snprintf(addr, sizeof(addr), "fd01::%u", i + 1);
+		set_backend(i, 6, addr);
+	}
+	struct pkt_spec s6 = {.family = 6, .src = "fd09::8", .dst = "fd00::3", .sport = 40801,
+			      .dport = 80, .proto = 6, .tcp_flags = 0x02};
+	want = ring_backend(VIP_TOKEN6, &s6);
+	run_pkt(&r, "IPv6 TCP SYN to IPv6 VIP, IPv6 backend, ipip: IPv6-in-IPv6", &s6);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(r.out_len, r.in_len + 40);
+	assert_int_equal(r.out[12] << 8 | r.out[13], 0x86dd);
+	assert_int_equal(r.out[14] >> 4, 6);
+	assert_int_equal(r.out[14 + 6], 41);
+	assert_int_equal(r.out[14 + 8], 0x01); /* 0100::/64 source */
+	assert_int_equal((r.out[18] << 8 | r.out[19]), r.in_len - 14);
+	assert_memory_equal(r.out + 54, r.in + 14, r.in_len - 14);
+	run_pkt(&r, "IPv4 TCP SYN to IPv4 VIP, IPv6 backend, ipip: IPv4-in-IPv6", &s);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(r.out_len, r.in_len + 40);
+	assert_int_equal(r.out[14 + 6], 4);
+
+	set_config(LB_FWD_IPIP, LB_XMIT_TX, 100);
+	run_pkt(&r, "IPv4 TCP SYN, ipip with max_pkt_size 100 (frame 54 + 40 outer ok)", &s);
+	assert_int_equal(r.action, XDP_TX);
+	s.payload = "0123456789", s.payload_len = 10;
+	run_pkt(&r, "IPv4 TCP SYN + 10 bytes, ipip with max_pkt_size 100: too big, dropped", &s);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_TOO_BIG), 1);
+
+	set_config(LB_FWD_DSR, LB_XMIT_TX, 0);
+	for (uint32_t i = 0; i < NBACKENDS; i++) {
+		snprintf(addr, sizeof(addr), "10.1.0.%u", i + 1);
+		set_backend(i, 4, addr);
+	}
+}
+
+static void test_counters_per_vip_backend(void **state)
+{
+	struct run r;
+	struct pkt_spec s = {.family = 4, .src = "10.9.9.1", .dst = "10.0.0.2", .sport = 40900,
+			     .dport = JOIN_BASE + 3, .proto = 6, .tcp_flags = 0x10};
+	uint64_t v0, b0;
+
+	(void)state;
+	NEED_ROOT();
+	v0 = percpu_sum(skel->maps.vip_stats, VIP_PORT);
+	b0 = percpu_sum(skel->maps.backend_stats, 3);
+	run_pkt(&r, "ACK to join port base+3: per-VIP and per-backend counters move", &s);
+	assert_dsr_to(&r, 3);
+	assert_int_equal(percpu_sum(skel->maps.vip_stats, VIP_PORT) - v0, 1);
+	assert_int_equal(percpu_sum(skel->maps.backend_stats, 3) - b0, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hash_tcp),
+		cmocka_unit_test(test_vlan_and_redirect),
+		cmocka_unit_test(test_not_vip),
+		cmocka_unit_test(test_port_range),
+		cmocka_unit_test(test_token_v4),
+		cmocka_unit_test(test_token_v6),
+		cmocka_unit_test(test_token_collision),
+		cmocka_unit_test(test_tsecr),
+		cmocka_unit_test(test_udp_and_fragments),
+		cmocka_unit_test(test_ipv4_options),
+		cmocka_unit_test(test_malformed_options),
+		cmocka_unit_test(test_lru),
+		cmocka_unit_test(test_ipip),
+		cmocka_unit_test(test_counters_per_vip_backend),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hashes the data plane shares with userspace, checked in userspace:
+ * sha256_min.h against OpenSSL, and the tsecr.h encoding (round trip,
+ * rejection of random and forged TSecr values, SipHash reference vector).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+
+#include "mptcp_crypto.h"
+#include "mplb/sha256_min.h"
+#include "mplb/tsecr.h"
+
+static uint64_t rng_state = 0x853c49e6748fea9bULL;
+
+static uint64_t rnd64(void)
+{
+	/* xorshift64*: reproducible keys without libc's rand() quality worries */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void digest_openssl(uint64_t key, uint8_t out[32])
+{
+	uint8_t msg[8];
+
+	for (int i = 0; i < 8; i++)
+		msg[i] = (uint8_t)(key >> (56 - 8 * i));
+	SHA256(msg, sizeof(msg), out);
+}
+
+static void test_sha256_vs_openssl(void **state)
+{
+	uint64_t fixed[] = {0, 1, UINT64_MAX, 0x0102030405060708ULL, 0x8000000000000000ULL};
+
+	(void)state;
+	for (int i = 0; i < 100000 + 5; i++) {
+		uint64_t key = i < 5 ? fixed[i] : rnd64();
+		uint8_t want[32];
+		__u32 got[8];
+
+		digest_openssl(key, want);
+		sha256_min_digest8(key, got);
+		for (int w = 0; w < 8; w++) {
+			uint32_t be = (uint32_t)want[4 * w] << 24 | (uint32_t)want[4 * w + 1] << 16 |
+				      (uint32_t)want[4 * w + 2] << 8 | want[4 * w + 3];
+			assert_int_equal(got[w], be);
+		}
+		assert_int_equal(sha256_min_token(key), got[0]);
+	}
+}
+
+/* Agrees with the project's libcrypto-based token helper (lib/mptcp_crypto.h). */
+static void test_token_known(void **state)
+{
+	uint8_t d[32];
+
+	(void)state;
+	digest_openssl(0x0123456789abcdefULL, d);
+	assert_int_equal(sha256_min_token(0x0123456789abcdefULL),
+			 (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
+	for (int i = 0; i < 1000; i++) {
+		uint64_t key = rnd64();
+		assert_int_equal(sha256_min_token(key), mptcp_token_from_key(key));
+	}
+}
+
+/* SipHash-2-4 reference: key 00..0f, message 00..07 -> 0x93f5f5799a932462 (paper's vectors). */
+static void test_siphash_vector(void **state)
+{
+	const __u64 key[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+
+	(void)state;
+	assert_true(tsecr_siphash_u64(key, 0x0706050403020100ULL) == 0x93f5f5799a932462ULL);
+}
+
+static void test_tsecr_roundtrip(void **state)
+{
+	__u64 key[2] = {rnd64(), rnd64()};
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		__u32 clock = (__u32)rnd64(), id = (__u32)rnd64() % TSECR_MAX_IDS;
+		__u32 ts = tsecr_encode(key, clock, id);
+
+		assert_int_equal(ts >> 16, clock >> 16); /* high bits of the clock kept */
+		assert_int_equal(tsecr_decode(key, ts), (int)id);
+	}
+	/* Monotonic while the epoch moves: the encoded TSval never goes backwards. */
+	__u32 prev = tsecr_encode(key, 0, 7);
+	for (__u32 clock = 1; clock < (1u << 22); clock += 997) {
+		__u32 ts = tsecr_encode(key, clock, 7);
+		assert_true(ts >= prev);
+		prev = ts;
+	}
+}
+
+/* A random TSecr is "no id" with probability 1 - 2^-8. */
+static void test_tsecr_random_rejected(void **state)
+{
+	__u64 key[2] = {rnd64(), rnd64()};
+	int n = 1 << 20, accepted = 0;
+
+	(void)state;
+	for (int i = 0; i < n; i++)
+		if (tsecr_decode(key, (__u32)rnd64()) != TSECR_NO_ID)
+			accepted++;
+	print_message("random TSecr accepted: %d of %d (expect ~%d)\n", accepted, n, n >> 8);
+	assert_true(accepted > (n >> 8) * 8 / 10 && accepted < (n >> 8) * 12 / 10);
+}
+
+/*
+ * A client that knows its own TSval (and its id) tries to reach backend
+ * target by forging: without the key its best is a guess of the 8-bit check.
+ */
+static void test_tsecr_forgery(void **state)
+{
+	__u64 key[2] = {rnd64(), rnd64()};
+	int trials = 1 << 18, hits = 0;
+
+	(void)state;
+	for (int i = 0; i < trials; i++) {
+		__u32 mine = tsecr_encode(key, (__u32)rnd64(), 5);
+		/* Attacker: learn pad from its own id, set target 9, guess the check. */
+		__u32 pad = ((mine >> 8) & 0xff) ^ 5;
+		__u32 forged = (mine & 0xffff0000u) | ((9 ^ pad) << 8) | ((__u32)rnd64() & 0xff);
+		if (tsecr_decode(key, forged) == 9)
+			hits++;
+	}
+	print_message("forged TSecr reaching the target: %d of %d (chance 1/256 = %d)\n", hits,
+		      trials, trials >> 8);
+	assert_true(hits < (trials >> 8) * 13 / 10);
+	/* Another key decodes nothing useful. */
+	__u64 other[2] = {key[0] ^ 1, key[1]};
+	int same = 0;
+	for (int i = 0; i < 10000; i++) {
+		__u32 ts = tsecr_encode(key, (__u32)rnd64(), 3);
+		if (tsecr_decode(other, ts) == 3)
+			same++;
+	}
+	assert_true(same < 200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha256_vs_openssl),
+		cmocka_unit_test(test_token_known),
+		cmocka_unit_test(test_siphash_vector),
+		cmocka_unit_test(test_tsecr_roundtrip),
+		cmocka_unit_test(test_tsecr_random_rejected),
+		cmocka_unit_test(test_tsecr_forgery),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
