@@ -23,7 +23,7 @@ LDLIBS   += $(PKG_LIBS) -lelf -lz
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Components: each folder holds its sources; tests/ beside them is not linked in.
-COMPONENTS := lab probe decode lb server client
+COMPONENTS := lab probe decode lb server client advert
 LIB_SRCS   := $(wildcard lib/*.c)
 CMD_SRCS   := cli/mplb.c $(foreach c,$(COMPONENTS),$(wildcard $(c)/*.c))
 LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
