@@ -26,6 +26,8 @@ T_CLEANUPS=()
 on_exit() { T_CLEANUPS+=("$*"); }
 _t_cleanup() {
 	local i
+	# timeout(1) signals the whole process group: a second signal must not cut cleanup short.
+	trap '' INT TERM
 	for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[i]}" >/dev/null 2>&1 || true; done
 	rm -rf "$T_TMP"
 }
