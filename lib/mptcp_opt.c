@@ -488,9 +488,9 @@ static int parse_add_addr(const uint8_t *p, uint8_t len,
 	q = p + 4 + (ipv6 ? 16 : 4);
 	if (attr) {
 		aa->has_attr = true;
-		aa->community = *q >> MPTCP_ATTR_COMMUNITY_SHIFT;
-		aa->prio = (*q & MPTCP_ATTR_PRIO_MASK) >> MPTCP_ATTR_PRIO_SHIFT;
-		aa->backup = *q & MPTCP_ATTR_BACKUP;
+		aa->community = *q >> MPTCP_ADDR_ATTR_COMMUNITY_SHIFT;
+		aa->prio = (*q & MPTCP_ADDR_ATTR_PRIO_MASK) >> MPTCP_ADDR_ATTR_PRIO_SHIFT;
+		aa->backup = *q & MPTCP_ADDR_ATTR_BACKUP;
 		q++;
 	}
 	if (port) {
@@ -529,9 +529,9 @@ static int write_add_addr(const struct mptcp_opt_add_addr *aa, uint8_t *p)
 	memcpy(p + 4, aa->addr.addr, ipv6 ? 16 : 4);
 	q = p + 4 + (ipv6 ? 16 : 4);
 	if (aa->has_attr)
-		*q++ = (uint8_t)(aa->community << MPTCP_ATTR_COMMUNITY_SHIFT |
-				 ((aa->prio << MPTCP_ATTR_PRIO_SHIFT) & MPTCP_ATTR_PRIO_MASK) |
-				 (aa->backup ? MPTCP_ATTR_BACKUP : 0));
+		*q++ = (uint8_t)(aa->community << MPTCP_ADDR_ATTR_COMMUNITY_SHIFT |
+				 ((aa->prio << MPTCP_ADDR_ATTR_PRIO_SHIFT) & MPTCP_ADDR_ATTR_PRIO_MASK) |
+				 (aa->backup ? MPTCP_ADDR_ATTR_BACKUP : 0));
 	if (aa->has_port) {
 		put_be16(q, aa->port);
 		q += 2;
@@ -638,7 +638,7 @@ static int parse_tcprst(const uint8_t *p, uint8_t len, struct mptcp_opt *o,
 	if (len != TCPOLEN_MPTCP_RST)
 		REJECT(MPTCP_E_LENGTH, "MP_TCPRST length is not 4");
 	rst->flags = p[2] & 0xf;
-	rst->transient = rst->flags & MPTCP_RST_TRANSIENT;
+	rst->transient = rst->flags & MPTCP_TCPRST_TRANSIENT;
 	rst->reason = p[3];
 	return MPTCP_OK;
 }
@@ -943,13 +943,13 @@ const char *mptcp_phase_name(enum mptcp_phase p)
 const char *mptcp_rst_reason_name(uint8_t reason)
 {
 	switch (reason) {
-	case MPTCP_RST_EUNSPEC: return "unspecified";
-	case MPTCP_RST_EMPTCP: return "MPTCP-specific error";
-	case MPTCP_RST_ERESOURCE: return "lack of resources";
-	case MPTCP_RST_EPROHIBIT: return "administratively prohibited";
-	case MPTCP_RST_EWQ2BIG: return "too much outstanding data";
-	case MPTCP_RST_EBADPERF: return "unacceptable performance";
-	case MPTCP_RST_EMIDDLEBOX: return "middlebox interference";
+	case MPTCP_TCPRST_EUNSPEC: return "unspecified";
+	case MPTCP_TCPRST_EMPTCP: return "MPTCP-specific error";
+	case MPTCP_TCPRST_ERESOURCE: return "lack of resources";
+	case MPTCP_TCPRST_EPROHIBIT: return "administratively prohibited";
+	case MPTCP_TCPRST_EWQ2BIG: return "too much outstanding data";
+	case MPTCP_TCPRST_EBADPERF: return "unacceptable performance";
+	case MPTCP_TCPRST_EMIDDLEBOX: return "middlebox interference";
 	default: return "unknown";
 	}
 }

@@ -114,20 +114,20 @@
  * Commu(4) | prio(3) | B(1), inserted after the address, before the port.
  * Fig. 13 draws B before prio; mplb follows Fig. 2 (see docs/wire-format.md).
  */
-#define MPTCP_ATTR_COMMUNITY_SHIFT 4
-#define MPTCP_ATTR_PRIO_SHIFT 1
-#define MPTCP_ATTR_PRIO_MASK 0x0e
-#define MPTCP_ATTR_BACKUP 0x01
+#define MPTCP_ADDR_ATTR_COMMUNITY_SHIFT 4
+#define MPTCP_ADDR_ATTR_PRIO_SHIFT 1
+#define MPTCP_ADDR_ATTR_PRIO_MASK 0x0e
+#define MPTCP_ADDR_ATTR_BACKUP 0x01
 
 /* ---- MP_TCPRST ---- */
-#define MPTCP_RST_TRANSIENT 0x01
-#define MPTCP_RST_EUNSPEC 0x00
-#define MPTCP_RST_EMPTCP 0x01
-#define MPTCP_RST_ERESOURCE 0x02
-#define MPTCP_RST_EPROHIBIT 0x03
-#define MPTCP_RST_EWQ2BIG 0x04
-#define MPTCP_RST_EBADPERF 0x05
-#define MPTCP_RST_EMIDDLEBOX 0x06
+#define MPTCP_TCPRST_TRANSIENT 0x01
+#define MPTCP_TCPRST_EUNSPEC 0x00
+#define MPTCP_TCPRST_EMPTCP 0x01
+#define MPTCP_TCPRST_ERESOURCE 0x02
+#define MPTCP_TCPRST_EPROHIBIT 0x03
+#define MPTCP_TCPRST_EWQ2BIG 0x04
+#define MPTCP_TCPRST_EBADPERF 0x05
+#define MPTCP_TCPRST_EMIDDLEBOX 0x06
 
 /* Subtype of an MPTCP option starting at p (p[0] = Kind, needs 3 bytes). */
 #define MPTCP_SUBTYPE(p) (((p)[2] >> 4) & 0xf)

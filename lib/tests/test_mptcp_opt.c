@@ -717,15 +717,15 @@ static void test_fail_fastclose(void **state)
 static void test_tcprst_experimental(void **state)
 {
 	(void)state;
-	struct bytes s = opt_start(MPTCPOPT_MP_TCPRST << 4 | MPTCP_RST_TRANSIENT);
+	struct bytes s = opt_start(MPTCPOPT_MP_TCPRST << 4 | MPTCP_TCPRST_TRANSIENT);
 	struct mptcp_opt o;
 
-	put(&s, 1, MPTCP_RST_EMIDDLEBOX);
+	put(&s, 1, MPTCP_TCPRST_EMIDDLEBOX);
 	finish(&s);
 	o = accept_roundtrip(&s, &CTX_ANY);
 	assert_true(o.u.tcprst.transient);
 	assert_int_equal(o.u.tcprst.flags, 1);
-	assert_int_equal(o.u.tcprst.reason, MPTCP_RST_EMIDDLEBOX);
+	assert_int_equal(o.u.tcprst.reason, MPTCP_TCPRST_EMIDDLEBOX);
 	s.n = 3;
 	finish(&s);
 	expect_reject(&s, &CTX_ANY, MPTCP_E_LENGTH, "MP_TCPRST length is not 4");
@@ -1004,7 +1004,7 @@ static void test_names(void **state)
 	assert_string_equal(mptcp_dialect_name(MPTCP_DIALECT_V0), "v0");
 	assert_string_equal(mptcp_dialect_name(MPTCP_DIALECT_DRAFT), "draft");
 	assert_string_equal(mptcp_phase_name(MPTCP_PHASE_SYNACK), "SYN/ACK");
-	assert_string_equal(mptcp_rst_reason_name(MPTCP_RST_EPROHIBIT), "administratively prohibited");
+	assert_string_equal(mptcp_rst_reason_name(MPTCP_TCPRST_EPROHIBIT), "administratively prohibited");
 	assert_string_equal(mptcp_rst_reason_name(0x77), "unknown");
 	assert_string_equal(mptcp_err_name(MPTCP_E_TRUNCATED), "truncated");
 	assert_string_equal(mptcp_err_name(-100), "unknown");
