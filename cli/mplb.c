@@ -8,6 +8,7 @@
 #include "lab/lab.h"
 #include "lb/lb.h"
 #include "probe/probe.h"
+#include "server/server.h"
 #include "util.h"
 
 #define MPLB_VERSION "0.1.0"
@@ -25,6 +26,7 @@ static const struct subcommand subcommands[] = {
 	{"client", cmd_client, "path-manager daemon: spread subflows over local uplinks"},
 	{"decode", cmd_decode, "print the MPTCP options of a pcap/pcapng file"},
 	{"lb", cmd_lb, "XDP load balancer that keeps MPTCP subflows on one backend"},
+	{"server", cmd_server, "backend agent: C bit, announcements, TSecr id, decapsulation"},
 };
 
 static void usage(FILE *f)

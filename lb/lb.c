@@ -20,14 +20,18 @@
 
 #include "lb_bench.h"
 #include "lb_config.h"
+#include "lb_health.h"
 #include "lb_runtime.h"
 #include "util.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mplb lb run   -c FILE    attach the XDP balancer, run until SIGINT/SIGTERM\n"
-		"                                (SIGHUP reloads FILE: only changed ring slots are written)\n"
+		"usage: mplb lb run   -c FILE [-n NAME]\n"
+		"                                attach the XDP balancer, run until SIGINT/SIGTERM\n"
+		"                                (SIGHUP reloads FILE: only changed ring slots are written);\n"
+		"                                -n overrides [lb] name, so that several instances (one per\n"
+		"                                namespace) share one FILE; NAME may be DIR/NAME\n"
 		"       mplb lb stats [-j] -c FILE | -n NAME\n"
 		"                                counters of a running balancer (pinned under\n"
 		"                                /sys/fs/bpf/mplb/NAME; use nsenter, not 'ip netns exec')\n"
@@ -95,17 +99,36 @@ static int do_check(const char *path)
 	return rc;
 }
 
-static int do_run(const char *path)
+/*
+ * A pin name: [lb] name rules, plus one optional level ("lab/lb1"), so that
+ * instances started by a tool can pin inside that tool's own directory.
+ */
+static int check_pin_name(const char *name)
+{
+	const char *slash = strchr(name, '/');
+	if (!*name || strlen(name) >= LB_CFG_NAME_LEN || name[0] == '/' || strstr(name, "..") ||
+	    (slash && (strchr(slash + 1, '/') || !slash[1]))) {
+		mplb_err("lb run: -n '%s': want NAME or DIR/NAME (no '..', < %d characters)", name,
+			 LB_CFG_NAME_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+static int do_run(const char *path, const char *name)
 {
 	struct lb_runtime *rt = calloc(1, sizeof(*rt));
 	struct lb_cfg *cfg = calloc(1, sizeof(*cfg)), *next = calloc(1, sizeof(*cfg));
 	struct sigaction sa = {.sa_handler = on_signal};
+	struct lb_health *health = NULL; /* backends with `health =` checks */
 	int rc = 1;
 
 	if (!rt || !cfg || !next)
 		goto out;
 	if (lb_cfg_load(path, cfg) || lb_cfg_validate(cfg))
 		goto out;
+	if (name)
+		snprintf(cfg->name, sizeof(cfg->name), "%s", name);
 	if (require_root("mplb lb run (loads and attaches XDP)"))
 		goto out;
 	libbpf_set_print(libbpf_print);
@@ -126,14 +149,20 @@ static int do_run(const char *path)
 	printf("; %d VIPs, %d backends; maps in %s; Ctrl-C stops\n", cfg->n_vips, cfg->n_backends,
 	       rt->pinned ? rt->pin_dir : "(not pinned)");
 	fflush(stdout);
+	health = lb_health_new(cfg);
 	while (!got_stop) {
-		pause();
+		if (health)
+			lb_health_round(health, rt); /* one check round, then the rest of the interval */
+		else
+			pause();
 		if (got_hup) {
 			got_hup = 0;
 			if (lb_cfg_load(path, next) || lb_cfg_validate(next)) {
 				mplb_err("lb: reload of %s rejected; still running the previous config", path);
 				continue;
 			}
+			if (name)
+				snprintf(next->name, sizeof(next->name), "%s", name);
 			if (strcmp(next->name, rt->cfg.name) || next->n_ifaces != rt->cfg.n_ifaces ||
 			    next->xdp_mode != rt->cfg.xdp_mode)
 				mplb_warn("lb: name, interfaces and xdp mode change on restart only");
@@ -146,13 +175,16 @@ static int do_run(const char *path)
 					 next->n_vips, rt->cfg.max_vips);
 				continue;
 			}
-			if (lb_rt_apply(rt, next) == 0)
+			if (!health)
+				health = lb_health_new(next);
+			if (lb_rt_apply(rt, health ? lb_health_overlay(health, next) : next) == 0)
 				printf("mplb lb: reloaded %s: %d VIPs, %d backends\n", path, next->n_vips,
 				       next->n_backends);
 			fflush(stdout);
 		}
 	}
 	printf("mplb lb: detaching\n");
+	lb_health_free(health);
 	rc = 0;
 out_destroy:
 	lb_rt_destroy(rt);
@@ -325,11 +357,13 @@ static int do_stats(const char *path, const char *name, bool json)
 		json_object_set_new(root, "backends", jb);
 		json_object_set_new(root, "tokens", json_integer(tokens));
 		json_object_set_new(root, "join_flows", json_integer(flows));
+		lb_health_stats(name, root);
 		json_dumpf(root, stdout, JSON_INDENT(2));
 		printf("\n");
 		json_decref(root);
 	} else {
 		printf("\ntokens known: %ld, join flows pinned: %ld\n", tokens, flows);
+		lb_health_stats(name, NULL);
 	}
 	rc = 0;
 out:
@@ -401,8 +435,11 @@ int cmd_lb(int argc, char **argv)
 		mplb_err("lb %s: need -c FILE", sub);
 		return 2;
 	}
-	if (!strcmp(sub, "run"))
-		return do_run(path);
+	if (!strcmp(sub, "run")) {
+		if (name && check_pin_name(name))
+			return 2;
+		return do_run(path, name);
+	}
 	if (!strcmp(sub, "check"))
 		return do_check(path);
 	mplb_err("lb: unknown subcommand '%s'", sub);

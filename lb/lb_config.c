@@ -32,6 +32,9 @@ static void cfg_defaults(struct lb_cfg *cfg, const char *path)
 	cfg->token_entries = MPLB_TOKEN_ENTRIES_DEFAULT;
 	cfg->flow_entries = MPLB_FLOW_ENTRIES_DEFAULT;
 	cfg->lru_entries = MPLB_LRU_ENTRIES_DEFAULT;
+	cfg->health_interval_ms = 1000;
+	cfg->health_fall = 3;
+	cfg->health_rise = 2;
 }
 
 int lb_parse_mac(const char *s, uint8_t mac[6])
@@ -203,6 +206,18 @@ static int handle_lb(struct parse_ctx *ctx, const char *section, const char *nam
 	} else if (!strcmp(name, "max_pkt_size")) {
 		if (parse_u32(value, 0, 65535, &cfg->max_pkt_size))
 			BAD("want 0..65535 (0 = no check)");
+	} else if (!strcmp(name, "health_interval_ms")) {
+		if (parse_u32(value, 50, 3600000, &cfg->health_interval_ms))
+			BAD("want 50..3600000 (milliseconds between health checks)");
+	} else if (!strcmp(name, "health_timeout_ms")) {
+		if (parse_u32(value, 10, 60000, &cfg->health_timeout_ms))
+			BAD("want 10..60000 (milliseconds)");
+	} else if (!strcmp(name, "health_fall")) {
+		if (parse_u32(value, 1, 100, &cfg->health_fall))
+			BAD("want 1..100 (consecutive failures before draining)");
+	} else if (!strcmp(name, "health_rise")) {
+		if (parse_u32(value, 1, 100, &cfg->health_rise))
+			BAD("want 1..100 (consecutive successes before restoring)");
 	} else if (!strcmp(name, "tsecr_key")) {
 		if (parse_key128(value, cfg->tsecr_key))
 			BAD("want 32 hex digits (a 128-bit SipHash key)");
@@ -315,6 +330,13 @@ static int handle_backend(struct parse_ctx *ctx, const char *section, const char
 	} else if (!strcmp(name, "weight")) {
 		if (parse_u32(value, 0, 1000000, &b->weight))
 			BAD("want 0..1000000");
+	} else if (!strcmp(name, "health")) {
+		socklen_t hl;
+		if (!strcmp(value, "off"))
+			memset(&b->health, 0, sizeof(b->health));
+		else if (parse_sockaddr(value, true, &b->health, &hl))
+			BAD("want off, or ADDR:PORT of the backend's health endpoint (mplb server: "
+			    "its address and health_port)");
 	} else if (!strcmp(name, "state")) {
 		if (!strcmp(value, "active"))
 			b->draining = false;
@@ -485,6 +507,9 @@ int lb_cfg_validate(const struct lb_cfg *cfg)
 				VERR("%s: [backend %s] and [backend %s] share id %ld", p, b->name,
 				     cfg->backends[j].name, b->id);
 	}
+	if (cfg->health_timeout_ms && cfg->health_timeout_ms > cfg->health_interval_ms)
+		VERR("%s: [lb] health_timeout_ms %u exceeds health_interval_ms %u", p,
+		     cfg->health_timeout_ms, cfg->health_interval_ms);
 	if ((uint64_t)cfg->ring_size < (uint64_t)MAGLEV_MIN_SLOTS_PER_BACKEND * cfg->n_backends)
 		mplb_warn("%s: ring_size %u < 100 x %d backends: Maglev balance will be uneven", p,
 			  cfg->ring_size, cfg->n_backends);

@@ -7,6 +7,7 @@
 #define MPLB_LB_CONFIG_H
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,6 +40,8 @@ struct lb_cfg_backend {
 	uint8_t mac[6];
 	uint32_t weight;
 	bool draining;
+	/* Health check target (`health = ADDR:PORT`); family 0 = no check. */
+	struct sockaddr_storage health;
 };
 
 struct lb_cfg {
@@ -53,6 +56,8 @@ struct lb_cfg {
 	uint32_t max_pkt_size;
 	bool has_tsecr_key;
 	uint64_t tsecr_key[2];
+	/* Backend health checks (lb_health.h): period, timeout, hysteresis. */
+	uint32_t health_interval_ms, health_timeout_ms, health_fall, health_rise;
 	struct lb_cfg_vip vips[LB_CFG_MAX_VIPS];
 	int n_vips;
 	struct lb_cfg_backend backends[MPLB_MAX_BACKENDS];

@@ -235,10 +235,16 @@ int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg)
 	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.config_map), &zero, &c, BPF_ANY))
 		goto fail;
 
-	/* backends: write present ones, clear the rest */
+	/*
+	 * Backends in two passes around the ring: present ones first (a ring
+	 * slot must never name a backend the map does not have yet), rings,
+	 * then clear the ones that left (a removed backend's slots have moved
+	 * by then, so no packet meets a slot that names nobody).
+	 */
 	fd = bpf_map__fd(rt->skel->maps.backends);
 	for (uint32_t id = 0; id < MPLB_MAX_BACKENDS; id++) {
 		struct backend be = {0};
+		bool present = false;
 		for (int i = 0; i < cfg->n_backends; i++) {
 			const struct lb_cfg_backend *b = &cfg->backends[i];
 			if (b->id != (long)id)
@@ -247,14 +253,24 @@ int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg)
 			memcpy(be.mac, b->mac, 6);
 			be.family = (__u8)b->family;
 			be.flags = BACKEND_F_PRESENT | (b->draining ? BACKEND_F_DRAINING : 0);
+			present = true;
 		}
-		if (bpf_map_update_elem(fd, &id, &be, BPF_ANY))
+		if (present && bpf_map_update_elem(fd, &id, &be, BPF_ANY))
 			goto fail;
 	}
 
 	/* rings before VIPs: a new VIP must never see an unprogrammed ring */
 	if (program_rings(rt, cfg))
 		goto out;
+
+	for (uint32_t id = 0; id < MPLB_MAX_BACKENDS; id++) {
+		struct backend be = {0};
+		bool present = false;
+		for (int i = 0; i < cfg->n_backends; i++)
+			present |= cfg->backends[i].id == (long)id;
+		if (!present && bpf_map_update_elem(fd, &id, &be, BPF_ANY))
+			goto fail;
+	}
 
 	n = desired_vip_entries(cfg, keys, metas, cap);
 	if (n < 0)
@@ -350,6 +366,13 @@ int lb_rt_pin(struct lb_runtime *rt)
 
 	lb_pin_dir(rt->cfg.name, rt->pin_dir, sizeof(rt->pin_dir));
 	mkdir("/sys/fs/bpf/mplb", 0700);
+	/* A DIR/NAME instance (`run -n`): its DIR first. */
+	char *slash = strrchr(rt->pin_dir, '/');
+	if (slash && slash > rt->pin_dir + strlen("/sys/fs/bpf/mplb")) {
+		*slash = '\0';
+		mkdir(rt->pin_dir, 0700);
+		*slash = '/';
+	}
 	if (mkdir(rt->pin_dir, 0700) && errno != EEXIST) {
 		mplb_warn("lb: cannot create %s (%s): `mplb lb stats` will not find this instance",
 			  rt->pin_dir, strerror(errno));

@@ -572,3 +572,94 @@ int mptcp_pm_nl_get_addr_dump(struct mptcp_pm_nl *pm, uint32_t token,
 	int rc = transact(pm->cmd, nlh, dump_cb, &d, pm->errmsg, sizeof(pm->errmsg));
 	return rc < 0 ? rc : d.count;
 }
+
+/* ---- in-kernel path manager: endpoints and limits --------------------- */
+
+int mptcp_pm_nl_endpoint_add(struct mptcp_pm_nl *pm, const struct mptcp_pm_nl_addr *addr)
+{
+	return command(pm, MPTCP_PM_CMD_ADD_ADDR, 0, addr, NULL);
+}
+
+int mptcp_pm_nl_endpoint_del(struct mptcp_pm_nl *pm, const struct mptcp_pm_nl_addr *addr)
+{
+	return command(pm, MPTCP_PM_CMD_DEL_ADDR, 0, addr, NULL);
+}
+
+int mptcp_pm_nl_endpoint_set_flags(struct mptcp_pm_nl *pm, const struct mptcp_pm_nl_addr *addr,
+				   uint32_t flags)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mptcp_pm_nl_addr a = *addr;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+
+	/*
+	 * Built by hand: the kernel reads FLAGS even when 0 (clearing backup),
+	 * while mptcp_pm_nl_put_addr omits a zero flags attribute.
+	 */
+	nlh = genl_header(buf, pm->family_id, MPTCP_PM_CMD_SET_FLAGS, NLM_F_ACK, ++pm->seq,
+			  MPTCP_PM_VER);
+	nest = mnl_attr_nest_start(nlh, MPTCP_PM_ATTR_ADDR);
+	mnl_attr_put_u16(nlh, MPTCP_PM_ADDR_ATTR_FAMILY, (uint16_t)a.family);
+	if (a.family == AF_INET)
+		mnl_attr_put(nlh, MPTCP_PM_ADDR_ATTR_ADDR4, 4, &a.addr.v4);
+	else
+		mnl_attr_put(nlh, MPTCP_PM_ADDR_ATTR_ADDR6, 16, &a.addr.v6);
+	if (a.id)
+		mnl_attr_put_u8(nlh, MPTCP_PM_ADDR_ATTR_ID, a.id);
+	mnl_attr_put_u32(nlh, MPTCP_PM_ADDR_ATTR_FLAGS, flags);
+	mnl_attr_nest_end(nlh, nest);
+	return transact(pm->cmd, nlh, NULL, NULL, pm->errmsg, sizeof(pm->errmsg));
+}
+
+struct limits_out {
+	uint32_t rcv_add_addrs, subflows;
+	bool got;
+};
+
+static int limits_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct limits_out *l = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			continue;
+		if (mnl_attr_get_type(a) == MPTCP_PM_ATTR_RCV_ADD_ADDRS) {
+			l->rcv_add_addrs = mnl_attr_get_u32(a);
+			l->got = true;
+		} else if (mnl_attr_get_type(a) == MPTCP_PM_ATTR_SUBFLOWS) {
+			l->subflows = mnl_attr_get_u32(a);
+			l->got = true;
+		}
+	}
+	return 0;
+}
+
+int mptcp_pm_nl_get_limits(struct mptcp_pm_nl *pm, uint32_t *rcv_add_addrs, uint32_t *subflows)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct limits_out l = {0};
+	struct nlmsghdr *nlh = genl_header(buf, pm->family_id, MPTCP_PM_CMD_GET_LIMITS,
+					   NLM_F_ACK, ++pm->seq, MPTCP_PM_VER);
+	int rc = transact(pm->cmd, nlh, limits_cb, &l, pm->errmsg, sizeof(pm->errmsg));
+
+	if (rc < 0)
+		return rc;
+	if (!l.got)
+		return -ENODATA;
+	*rcv_add_addrs = l.rcv_add_addrs;
+	*subflows = l.subflows;
+	return 0;
+}
+
+int mptcp_pm_nl_set_limits(struct mptcp_pm_nl *pm, uint32_t rcv_add_addrs, uint32_t subflows)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = genl_header(buf, pm->family_id, MPTCP_PM_CMD_SET_LIMITS,
+					   NLM_F_ACK, ++pm->seq, MPTCP_PM_VER);
+
+	mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_RCV_ADD_ADDRS, rcv_add_addrs);
+	mnl_attr_put_u32(nlh, MPTCP_PM_ATTR_SUBFLOWS, subflows);
+	return transact(pm->cmd, nlh, NULL, NULL, pm->errmsg, sizeof(pm->errmsg));
+}

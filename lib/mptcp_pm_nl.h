@@ -145,4 +145,21 @@ const char *mptcp_pm_nl_inaddr_str(int family, const union mptcp_pm_nl_inaddr *a
 bool mptcp_pm_nl_inaddr_eq(int family, const union mptcp_pm_nl_inaddr *a,
 			const union mptcp_pm_nl_inaddr *b);
 
+/*
+ * In-kernel path manager (endpoints and limits of this network namespace).
+ * endpoint_add: ADD_ADDR with the address nest as given (id 0 = the kernel
+ * picks one; read it back with the dump). endpoint_del: DEL_ADDR by id (id 0
+ * needs the address). endpoint_set_flags: SET_FLAGS without a token, by id
+ * (or by address when id is 0): the kernel changes backup/fullmesh on the
+ * endpoint and sends MP_PRIO on every subflow using that local address.
+ * 0 or -errno; pm->errmsg holds the kernel's reason.
+ */
+int mptcp_pm_nl_endpoint_add(struct mptcp_pm_nl *pm, const struct mptcp_pm_nl_addr *addr);
+int mptcp_pm_nl_endpoint_del(struct mptcp_pm_nl *pm, const struct mptcp_pm_nl_addr *addr);
+int mptcp_pm_nl_endpoint_set_flags(struct mptcp_pm_nl *pm, const struct mptcp_pm_nl_addr *addr,
+				   uint32_t flags);
+/* GET_LIMITS / SET_LIMITS: accepted ADD_ADDRs and extra subflows per connection. */
+int mptcp_pm_nl_get_limits(struct mptcp_pm_nl *pm, uint32_t *rcv_add_addrs, uint32_t *subflows);
+int mptcp_pm_nl_set_limits(struct mptcp_pm_nl *pm, uint32_t rcv_add_addrs, uint32_t subflows);
+
 #endif /* MPLB_MPTCP_PM_NL_H */

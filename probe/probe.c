@@ -66,6 +66,7 @@ struct probe_opts {
 	struct sockaddr_storage target, bind;
 	socklen_t target_len, bind_len;
 	bool have_bind;
+	bool tcp; /* plain TCP instead of MPTCP (--tcp) */
 	char target_str[INET6_ADDRSTRLEN + 8];
 };
 
@@ -382,9 +383,13 @@ static void *run_connection(void *arg)
 	uint8_t hello[PROTO_HELLO_LEN];
 	const char *bad;
 
-	r->fd = mptcp_socket_open(o->target.ss_family);
+	if (o->tcp)
+		r->fd = socket(o->target.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			       IPPROTO_TCP);
+	else
+		r->fd = mptcp_socket_open(o->target.ss_family);
 	if (r->fd < 0) {
-		fail(r, "cannot create an MPTCP socket: %s", strerror(errno));
+		fail(r, "cannot create %s socket: %s", o->tcp ? "a TCP" : "an MPTCP", strerror(errno));
 		return NULL;
 	}
 	if (o->have_bind && bind(r->fd, (const struct sockaddr *)&o->bind, o->bind_len) < 0) {
@@ -413,18 +418,26 @@ static void *run_connection(void *arg)
 	}
 	r->hello_ok = true;
 	struct mptcp_snap snap;
-	if (mptcp_snapshot(r->fd, &snap, false) == 0) {
+	if (!o->tcp && mptcp_snapshot(r->fd, &snap, false) == 0) {
 		r->token = snap.token;
 		r->fallback = snap.fallback;
 	}
-	if (!r->fallback)
+	if (!r->fallback && !o->tcp)
 		wait_subflows(r, (unsigned)o->subflows, (double)o->timeout_s);
 	run_transfer(r);
 	/* Subflow statistics right before close, after the transfer. */
-	if (mptcp_snapshot(r->fd, &r->snap, true) == 0)
+	if (o->tcp) {
+		/* Plain TCP by request: one "subflow", never a fallback. */
+		if (tcp_snapshot(r->fd, &r->snap, true) == 0)
+			r->snap_ok = true;
+		else
+			fail(r, "reading TCP_INFO: %s", strerror(errno));
+		r->snap.fallback = false;
+	} else if (mptcp_snapshot(r->fd, &r->snap, true) == 0) {
 		r->snap_ok = true;
-	else
+	} else {
 		fail(r, "reading MPTCP_FULL_INFO: %s", strerror(errno));
+	}
 	if (r->snap.fallback)
 		r->fallback = true;
 	/* The socket stays open until main has collected the join events. */
@@ -607,6 +620,7 @@ static void print_json(const struct probe_opts *o, struct conn_result *res,
 	json_t *doc = json_object(), *conns = json_array();
 	json_object_set_new(doc, "target", json_string(o->target_str));
 	json_object_set_new(doc, "mode", json_string(proto_mode_name(o->mode)));
+	json_object_set_new(doc, "transport", json_string(o->tcp ? "tcp" : "mptcp"));
 	json_object_set_new(doc, "bytes_per_connection", json_integer((json_int_t)o->bytes));
 	if (o->mode == PROTO_MODE_RR)
 		json_object_set_new(doc, "rounds", json_integer((json_int_t)o->rounds));
@@ -670,6 +684,7 @@ static void print_json(const struct probe_opts *o, struct conn_result *res,
 			json_object_set_new(j, "tx_wire_bytes", json_integer((json_int_t)sf->bytes_sent));
 			json_object_set_new(j, "rx_bytes", json_integer((json_int_t)sf->bytes_received));
 			json_object_set_new(j, "rtt_us", json_integer(sf->rtt_us));
+			json_object_set_new(j, "rcv_rtt_us", json_integer(sf->rcv_rtt_us));
 			json_array_append_new(sfs, j);
 		}
 		json_object_set_new(c, "subflows", sfs);
@@ -720,7 +735,7 @@ static void probe_usage(FILE *f)
 	fprintf(f,
 		"usage: mplb probe [-j] [-n CONNS] [-s BYTES] [-m bulk|upload|rr] [-r ROUNDS]\n"
 		"                  [--subflows N] [--paths N] [--timeout SECS] [--bind ADDR]\n"
-		"                  [--seed N] VIP:PORT\n"
+		"                  [--seed N] [--tcp] VIP:PORT\n"
 		"\n"
 		"Open CONNS MPTCP connections to VIP:PORT (an 'mplb serve' backend or a load\n"
 		"balancer in front of some), wait until each has N established subflows, move\n"
@@ -741,6 +756,8 @@ static void probe_usage(FILE *f)
 		"  --timeout SECS    bound for connect, subflow wait and each I/O wait (default %d)\n"
 		"  --bind ADDR       local address of the initial subflow\n"
 		"  --seed N          payload seed (default random; connection i uses seed+i)\n"
+		"  --tcp             plain TCP instead of MPTCP (one subflow; a control, or to\n"
+		"                    check what a balancer does to non-MPTCP clients)\n"
 		"\n"
 		"Exit status: 0 all connections verified with their subflows, 1 otherwise,\n"
 		"2 usage error.\n",
@@ -774,7 +791,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 static int parse_probe_args(int argc, char **argv, struct probe_opts *o)
 {
-	enum { OPT_SUBFLOWS = 256, OPT_PATHS, OPT_TIMEOUT, OPT_BIND, OPT_SEED };
+	enum { OPT_SUBFLOWS = 256, OPT_PATHS, OPT_TIMEOUT, OPT_BIND, OPT_SEED, OPT_TCP };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"conns", required_argument, NULL, 'n'},
@@ -786,12 +803,13 @@ static int parse_probe_args(int argc, char **argv, struct probe_opts *o)
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"bind", required_argument, NULL, OPT_BIND},
 		{"seed", required_argument, NULL, OPT_SEED},
+		{"tcp", no_argument, NULL, OPT_TCP},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	unsigned long v;
 	int c, m;
-	bool have_seed = false;
+	bool have_seed = false, have_subflows = false;
 
 	*o = (struct probe_opts){
 		.conns = DEFAULT_CONNS, .bytes = DEFAULT_BYTES, .mode = PROTO_MODE_BULK,
@@ -826,6 +844,10 @@ static int parse_probe_args(int argc, char **argv, struct probe_opts *o)
 			/* The kernel allows at most 8 additional subflows. */
 			if (parse_uint(optarg, "--subflows", 1, 9, &o->subflows))
 				return 2;
+			have_subflows = true;
+			break;
+		case OPT_TCP:
+			o->tcp = true;
 			break;
 		case OPT_PATHS:
 			if (parse_uint(optarg, "--paths", 1, 64, &o->paths))
@@ -866,6 +888,13 @@ static int parse_probe_args(int argc, char **argv, struct probe_opts *o)
 	}
 	if (parse_sockaddr(argv[optind], true, &o->target, &o->target_len))
 		return 2;
+	if (o->tcp) {
+		if (have_subflows && o->subflows != 1) {
+			mplb_err("probe: --tcp opens one TCP connection: --subflows must be 1");
+			return 2;
+		}
+		o->subflows = 1;
+	}
 	sockaddr_str((const struct sockaddr *)&o->target, o->target_str, sizeof(o->target_str));
 	if (o->have_bind && o->bind.ss_family != o->target.ss_family) {
 		char b[INET6_ADDRSTRLEN + 8];
@@ -891,10 +920,12 @@ int cmd_probe(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	signal(SIGPIPE, SIG_IGN);
 	/* Check MPTCP once, so that a missing feature is one clear message. */
-	int probe_fd = mptcp_socket_open(o.target.ss_family);
-	if (probe_fd < 0)
-		return 1;
-	close(probe_fd);
+	if (!o.tcp) {
+		int probe_fd = mptcp_socket_open(o.target.ss_family);
+		if (probe_fd < 0)
+			return 1;
+		close(probe_fd);
+	}
 
 	struct conn_result *res = calloc(o.conns, sizeof(*res));
 	pthread_t *tids = calloc(o.conns, sizeof(*tids));

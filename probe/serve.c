@@ -30,6 +30,8 @@
 #define DEFAULT_IDLE_TIMEOUT_S 30
 /* After SIGINT/SIGTERM, how long running connections get to finish. */
 #define SHUTDOWN_GRACE_MS 2000
+/* --log-rtt: period of the RTT samples averaged over a connection's data phase. */
+#define RTT_SAMPLE_MS 20
 
 struct serve_cfg {
 	uint32_t backend_id;
@@ -37,6 +39,7 @@ struct serve_cfg {
 	uint64_t corrupt_at; /* test hook: UINT64_MAX = off */
 	int idle_timeout_ms;
 	unsigned long max_conns;
+	bool log_rtt; /* per-subflow RTT estimates in the log line (--log-rtt) */
 	char hostname[PROTO_HOSTNAME_LEN];
 };
 
@@ -53,7 +56,7 @@ static void serve_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mplb serve [--id N] [--listen ADDR:PORT]... [-j] [--max-conns N]\n"
-		"                  [--idle-timeout SECS]\n"
+		"                  [--idle-timeout SECS] [--log-rtt]\n"
 		"\n"
 		"MPTCP backend for 'mplb probe'. Greets each connection with its backend id\n"
 		"and hostname, then serves one bulk/upload/rr request (see probe/proto.h).\n"
@@ -63,11 +66,14 @@ static void serve_usage(FILE *f)
 		"  -j, --json          one JSON object per line instead of text\n"
 		"  --max-conns N       concurrent connections served (default %d; more are closed)\n"
 		"  --idle-timeout S    drop a connection idle for S seconds (default %d)\n"
+		"  --log-rtt           log each subflow's RTT estimates (tcpi_rtt, tcpi_rcv_rtt)\n"
+		"                      after the data phase, and their means over it (sampled\n"
+		"                      every %d ms)\n"
 		"\n"
 		"Runs until SIGINT/SIGTERM, then exits 0.\n"
 		"Test hook (not for production): --corrupt-at OFFSET flips the byte at OFFSET\n"
 		"of the download stream (bulk/rr), so probes must report that offset.\n",
-		DEFAULT_MAX_CONNS, DEFAULT_IDLE_TIMEOUT_S);
+		DEFAULT_MAX_CONNS, DEFAULT_IDLE_TIMEOUT_S, RTT_SAMPLE_MS);
 }
 
 static void log_text_or_json(const struct serve_cfg *cfg, json_t *obj, const char *text)
@@ -96,7 +102,49 @@ struct conn_outcome {
 	char error_buf[160];
 	uint32_t subflows;
 	double started;
+	bool have_snap;
+	struct mptcp_snap snap; /* after the data phase (--log-rtt) */
+	/* --log-rtt: RTT estimates averaged over the data phase (sampled every RTT_SAMPLE_MS) */
+	double rtt_sum, rcv_rtt_sum;
+	unsigned rtt_n, rcv_rtt_n;
 };
+
+struct rtt_sampler {
+	int fd;
+	atomic_bool stop;
+	struct conn_outcome *o;
+};
+
+/*
+ * The kernel's estimates move with the queue they measure; one value read at
+ * the end depends on where the queue happened to be. A time average over the
+ * transfer compares connections that share a bottleneck fairly.
+ */
+static void *rtt_sampler_thread(void *arg)
+{
+	struct rtt_sampler *rs = arg;
+
+	while (!atomic_load(&rs->stop)) {
+		struct mptcp_snap snap;
+		int rc = mptcp_snapshot(rs->fd, &snap, false);
+		if (rc || snap.fallback)
+			rc = tcp_snapshot(rs->fd, &snap, false);
+		for (uint32_t i = 0; rc == 0 && i < snap.count; i++) {
+			if (snap.sf[i].tcp_state != 1)
+				continue;
+			if (snap.sf[i].rtt_us) {
+				rs->o->rtt_sum += snap.sf[i].rtt_us;
+				rs->o->rtt_n++;
+			}
+			if (snap.sf[i].rcv_rtt_us) {
+				rs->o->rcv_rtt_sum += snap.sf[i].rcv_rtt_us;
+				rs->o->rcv_rtt_n++;
+			}
+		}
+		usleep(RTT_SAMPLE_MS * 1000);
+	}
+	return NULL;
+}
 
 static void set_io_error(struct conn_outcome *o, const char *during, enum io_status st, int err)
 {
@@ -200,13 +248,30 @@ static void serve_connection(const struct conn_job *job)
 		o.error = o.error_buf;
 		o.status.result = PROTO_BAD_REQUEST;
 	} else {
+		struct rtt_sampler rs = {.fd = job->fd, .o = &o};
+		pthread_t sampler;
+		bool sampling = cfg->log_rtt &&
+				pthread_create(&sampler, NULL, rtt_sampler_thread, &rs) == 0;
 		o.have_req = true;
 		serve_request(cfg, job->fd, &o);
+		if (sampling) {
+			atomic_store(&rs.stop, true);
+			pthread_join(sampler, NULL);
+		}
 	}
 
 	struct mptcp_snap snap;
-	if (mptcp_snapshot(job->fd, &snap, false) == 0)
+	int snap_rc = mptcp_snapshot(job->fd, &snap, false);
+	/* A client without MPTCP (fallback): the TCP connection is the one "subflow". */
+	if (snap_rc || snap.fallback)
+		snap_rc = tcp_snapshot(job->fd, &snap, false);
+	if (snap_rc == 0) {
 		o.subflows = snap.established;
+		if (cfg->log_rtt) {
+			o.snap = snap;
+			o.have_snap = true;
+		}
+	}
 
 	/* Tell the client the verdict even when the data phase went wrong. */
 	uint8_t sbuf[PROTO_STATUS_LEN];
@@ -242,7 +307,10 @@ out:;
 	if (o.error && n > 0 && (size_t)n < sizeof(text))
 		n += snprintf(text + n, sizeof(text) - n, " error=\"%s\"", o.error);
 	if (n > 0 && (size_t)n < sizeof(text))
-		snprintf(text + n, sizeof(text) - n, " duration=%.3fs", dur);
+		n += snprintf(text + n, sizeof(text) - n, " duration=%.3fs", dur);
+	for (uint32_t i = 0; o.have_snap && i < o.snap.count && n > 0 && (size_t)n < sizeof(text); i++)
+		n += snprintf(text + n, sizeof(text) - n, " sf%u_rtt_us=%u sf%u_rcv_rtt_us=%u", i,
+			      o.snap.sf[i].rtt_us, i, o.snap.sf[i].rcv_rtt_us);
 
 	json_t *obj = NULL;
 	if (cfg->json) {
@@ -259,6 +327,25 @@ out:;
 			json_object_set_new(obj, "bad_offset", json_integer((json_int_t)o.status.bad_offset));
 		if (obj && o.error)
 			json_object_set_new(obj, "error", json_string(o.error));
+		if (obj && o.have_snap) {
+			json_t *arr = json_array();
+			for (uint32_t i = 0; i < o.snap.count; i++) {
+				const struct subflow_snap *sf = &o.snap.sf[i];
+				char l[64], r[64];
+				json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I}", "local",
+					addr_str(&sf->local, l, sizeof(l)), "remote",
+					addr_str(&sf->remote, r, sizeof(r)), "rtt_us", (json_int_t)sf->rtt_us,
+					"rttvar_us", (json_int_t)sf->rttvar_us, "rcv_rtt_us",
+					(json_int_t)sf->rcv_rtt_us));
+			}
+			json_object_set_new(obj, "transport",
+					    json_string(o.snap.fallback ? "tcp" : "mptcp"));
+			json_object_set_new(obj, "rtt_mean_us",
+					    json_integer(o.rtt_n ? (json_int_t)(o.rtt_sum / o.rtt_n) : 0));
+			json_object_set_new(obj, "rcv_rtt_mean_us",
+					    json_integer(o.rcv_rtt_n ? (json_int_t)(o.rcv_rtt_sum / o.rcv_rtt_n) : 0));
+			json_object_set_new(obj, "subflow_rtt", arr);
+		}
 	}
 	log_text_or_json(cfg, obj, text);
 	json_decref(obj);
@@ -319,7 +406,7 @@ static int open_listener(const struct sockaddr_storage *ss, socklen_t len)
 
 int cmd_serve(int argc, char **argv)
 {
-	enum { OPT_ID = 256, OPT_LISTEN, OPT_CORRUPT, OPT_MAXCONN, OPT_IDLE };
+	enum { OPT_ID = 256, OPT_LISTEN, OPT_CORRUPT, OPT_MAXCONN, OPT_IDLE, OPT_LOGRTT };
 	static const struct option opts[] = {
 		{"id", required_argument, NULL, OPT_ID},
 		{"listen", required_argument, NULL, OPT_LISTEN},
@@ -327,6 +414,7 @@ int cmd_serve(int argc, char **argv)
 		{"corrupt-at", required_argument, NULL, OPT_CORRUPT},
 		{"max-conns", required_argument, NULL, OPT_MAXCONN},
 		{"idle-timeout", required_argument, NULL, OPT_IDLE},
+		{"log-rtt", no_argument, NULL, OPT_LOGRTT},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -362,6 +450,9 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'j':
 			cfg.json = true;
+			break;
+		case OPT_LOGRTT:
+			cfg.log_rtt = true;
 			break;
 		case OPT_CORRUPT:
 			if (parse_uint(optarg, "--corrupt-at", 0, ULONG_MAX, &v))

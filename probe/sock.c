@@ -241,6 +241,8 @@ int mptcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames)
 		s->bytes_sent = ti->tcpi_bytes_sent;
 		s->bytes_received = ti->tcpi_bytes_received;
 		s->rtt_us = ti->tcpi_rtt;
+		s->rttvar_us = ti->tcpi_rttvar;
+		s->rcv_rtt_us = ti->tcpi_rcv_rtt;
 		if (resolve_ifnames)
 			ifname_for_addr((const struct sockaddr *)&s->local, s->ifname,
 					sizeof(s->ifname));
@@ -249,6 +251,38 @@ int mptcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames)
 		if (s->tcp_state == STATE_ESTABLISHED)
 			snap->established++;
 	}
+	return 0;
+}
+
+int tcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti), al;
+	struct subflow_snap *s = &snap->sf[0];
+
+	memset(snap, 0, sizeof(*snap));
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -1;
+	snap->fallback = true;
+	snap->num_subflows = snap->count = 1;
+	al = sizeof(s->local);
+	getsockname(fd, (struct sockaddr *)&s->local, &al);
+	al = sizeof(s->remote);
+	getpeername(fd, (struct sockaddr *)&s->remote, &al);
+	s->tcp_state = ti.tcpi_state;
+	s->bytes_acked = ti.tcpi_bytes_acked;
+	s->bytes_sent = ti.tcpi_bytes_sent;
+	s->bytes_received = ti.tcpi_bytes_received;
+	s->rtt_us = ti.tcpi_rtt;
+	s->rttvar_us = ti.tcpi_rttvar;
+	s->rcv_rtt_us = ti.tcpi_rcv_rtt;
+	if (resolve_ifnames)
+		ifname_for_addr((const struct sockaddr *)&s->local, s->ifname, sizeof(s->ifname));
+	else
+		snprintf(s->ifname, sizeof(s->ifname), "?");
+	if (s->tcp_state == STATE_ESTABLISHED)
+		snap->established = 1;
 	return 0;
 }
 

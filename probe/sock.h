@@ -57,6 +57,8 @@ struct subflow_snap {
 	uint64_t bytes_sent; /* payload put on the wire, retransmissions included */
 	uint64_t bytes_received;
 	uint32_t rtt_us;
+	uint32_t rttvar_us;
+	uint32_t rcv_rtt_us; /* receiver-side RTT estimate: from TSecr when timestamps are on */
 	char ifname[32]; /* local interface holding the local address, or "?" */
 };
 
@@ -78,6 +80,12 @@ struct mptcp_snap {
  * (one getifaddrs call per subflow: skip it when polling).
  */
 int mptcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames);
+
+/*
+ * The same snapshot for a plain TCP socket (TCP_INFO): one "subflow", the
+ * connection itself; fallback is set, token 0.
+ */
+int tcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames);
 
 /* Local interface owning addr (getifaddrs), "?" when none does. */
 void ifname_for_addr(const struct sockaddr *addr, char *buf, size_t len);

@@ -1,25 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Backend id carried in the TCP timestamp: the one encoder/decoder shared by
- * the XDP balancer (decode, on TSecr) and the server agent (encode, on
- * TSval). docs/tsecr.md explains the choices; the layout in short:
+ * the XDP balancer (decode, on TSecr) and the server agent (encode on TSval at
+ * egress, restore TSecr at ingress). docs/tsecr.md explains the choices; the
+ * layout in short:
  *
  *   bit 31                    16 15           8 7            0
  *      +-------------------------+--------------+-------------+
- *      | E: epoch (server clock  | id ^ pad(E)  | chk(E, id)  |
- *      |    high 16 bits, kept)  |   (8 bits)   |  (8 bits)   |
+ *      | E: the server clock's   | id ^ pad(E)  | chk(E, id)  |
+ *      |    LOW 16 bits          |   (8 bits)   |  (8 bits)   |
  *      +-------------------------+--------------+-------------+
  *
+ *   wire       = (clock << 16) | code,   E = clock & 0xffff
  *   pad(E)     = SipHash-2-4(key, 1 << 32 | E)               & 0xff
  *   chk(E, id) = SipHash-2-4(key, 2 << 32 | E << 8 | id)     & 0xff
  *
- * The server keeps the high 16 bits of its own timestamp clock, so TSval
- * stays monotonic and PAWS sees the clock at its normal rate. The low 16
- * bits are replaced. A TSecr that was not produced by the encoder decodes to
- * "no id" except with probability 2^-8; a client that knows its own id and
- * wants another must guess an 8-bit keyed check (1 in 256 per packet), which
- * is no better than choosing source ports until the ring hits the target
- * when there are at most 256 backends (the id space).
+ * The clock's low 16 bits move to the high half ("shifted clock", as
+ * draft-olteanu does with 14 bits), so the TSecr the client echoes carries
+ * them and the agent can restore the kernel's original value exactly: the
+ * missing high 16 bits come from the socket's current clock (tsecr_restore).
+ * Consequences: the wire TSval advances 2^16 per tick and wraps every 2^16
+ * ticks (65.5 s at 1 kHz); PAWS on the client needs a segment from the server
+ * at least every 32.7 s (docs/tsecr.md, "PAWS").
+ *
+ * A TSecr that was not produced by the encoder decodes to "no id" except with
+ * probability 2^-8; a client that knows its own id and wants another must
+ * guess an 8-bit keyed check (1 in 256 per packet), which is no better than
+ * choosing source ports until the ring hits the target when there are at
+ * most 256 backends (the id space).
  *
  * No libc, no loops: usable from BPF (after vmlinux.h) and C11 userspace.
  */
@@ -97,12 +105,13 @@ static inline __u32 tsecr_check(const __u64 key[2], __u32 epoch, __u32 id)
 }
 
 /*
- * TSval to send: the server clock's high 16 bits with backend id (< 256)
- * encoded in the low 16. Callers must pass an id below TSECR_MAX_IDS.
+ * TSval to send for the kernel's TSval ts_clock: its low 16 bits shifted up,
+ * backend id (< 256) encoded in the low 16. Callers must pass an id below
+ * TSECR_MAX_IDS.
  */
 static inline __u32 tsecr_encode(const __u64 key[2], __u32 ts_clock, __u32 id)
 {
-	__u32 epoch = ts_clock >> TSECR_CODE_BITS;
+	__u32 epoch = ts_clock & TSECR_CODE_MASK;
 	id &= TSECR_MAX_IDS - 1;
 	return (epoch << TSECR_CODE_BITS) |
 	       ((id ^ tsecr_pad(key, epoch)) << TSECR_CHECK_BITS) |
@@ -119,6 +128,40 @@ static inline int tsecr_decode(const __u64 key[2], __u32 tsecr)
 	    tsecr_check(key, epoch, id))
 		return TSECR_NO_ID;
 	return (int)id;
+}
+
+/*
+ * How far ahead of the socket's clock an echoed TSval may be and still be
+ * taken as recent. The kernel stamps a segment with its departure time
+ * (skb->skb_mstamp_ns, EDT): with pacing that can lie ahead of the clock
+ * the agent reads when the echo comes back (a pure ACK sent right after a
+ * paced 64 KB burst at a low rate carries a TSval tens of ms ahead). One
+ * second covers any pacing horizon (fq's default horizon is 10 s but this
+ * kernel has no fq; internal pacing never runs ahead of the clock by more
+ * than one burst).
+ */
+#define TSECR_RESTORE_FUTURE_TICKS 1024u
+
+/*
+ * The kernel's TSval that wire_tsecr echoes, given the socket's current
+ * timestamp clock (what the kernel would put in TSval now: tcp clock in ms +
+ * tsoffset). The low 16 bits travel in the wire's high half; the high 16
+ * come from current_clock, taking the candidate at or before current_clock
+ * (allowing TSECR_RESTORE_FUTURE_TICKS ahead, see above). Exact whenever the
+ * echoed value is at most 65536 - 1024 ticks old (64.5 s at 1 kHz) and at
+ * most 1024 ticks ahead.
+ */
+static inline __u32 tsecr_restore(__u32 wire_tsecr, __u32 current_clock)
+{
+	__u32 low16 = wire_tsecr >> TSECR_CODE_BITS;
+	__u32 candidate = (current_clock & ~TSECR_CODE_MASK) | low16;
+
+	if ((__s32)(candidate - current_clock) > (__s32)TSECR_RESTORE_FUTURE_TICKS)
+		candidate -= 1u << TSECR_CODE_BITS;
+	else if ((__s32)(current_clock - candidate) >=
+		 (__s32)((1u << TSECR_CODE_BITS) - TSECR_RESTORE_FUTURE_TICKS))
+		candidate += 1u << TSECR_CODE_BITS;
+	return candidate;
 }
 
 #endif /* MPLB_TSECR_H */

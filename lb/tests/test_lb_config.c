@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -138,6 +139,30 @@ static void test_mac_strategy(void **state)
 	assert_string_equal(lb_strategy_str(f, buf, sizeof(buf)), "port+token");
 }
 
+/* Health checks: [lb] timing keys, [backend] health target (lb/lb_health.h). */
+static void test_health(void **state)
+{
+	(void)state;
+	assert_int_equal(try_cfg(BASE, ""), 0);
+	assert_int_equal(cfg.health_interval_ms, 1000);
+	assert_int_equal(cfg.health_fall, 3);
+	assert_int_equal(cfg.health_rise, 2);
+	assert_int_equal(cfg.backends[0].health.ss_family, 0); /* off by default */
+	assert_int_equal(try_cfg(BASE, "[lb]\nhealth_interval_ms = 200\nhealth_timeout_ms = 150\n"
+				       "health_fall = 5\nhealth_rise = 4\n"
+				       "[backend b0]\nhealth = 10.0.2.1:8081\n"
+				       "[backend b1]\nhealth = [fd00::2:1]:8081\n"), 0);
+	assert_int_equal(cfg.health_interval_ms, 200);
+	assert_int_equal(cfg.health_timeout_ms, 150);
+	assert_int_equal(cfg.health_fall, 5);
+	assert_int_equal(cfg.backends[0].health.ss_family, AF_INET);
+	assert_int_equal(cfg.backends[1].health.ss_family, AF_INET6);
+	assert_int_equal(try_cfg(BASE, "[backend b0]\nhealth = 10.0.2.1\n"), -1);  /* no port */
+	assert_int_equal(try_cfg(BASE, "[lb]\nhealth_fall = 0\n"), -1);
+	assert_int_equal(try_cfg(BASE, "[lb]\nhealth_interval_ms = 10\n"), -1);
+	assert_int_equal(try_cfg(BASE, "[lb]\nhealth_interval_ms = 100\nhealth_timeout_ms = 200\n"), -2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_mac_strategy),
+		cmocka_unit_test(test_health),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
