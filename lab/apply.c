@@ -143,8 +143,7 @@ static bool in_path(const char *prog)
 }
 
 static double t0;
-static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void progress(const char *fmt, ...)
+void lab_progress(const char *fmt, ...)
 {
 	va_list ap;
 	printf("  [%5.2fs] ", now_sec() - t0);
@@ -154,6 +153,7 @@ static void progress(const char *fmt, ...)
 	putchar('\n');
 	fflush(stdout);
 }
+#define progress lab_progress
 
 /* ---- preflight -------------------------------------------------------- */
 
@@ -199,6 +199,26 @@ int lab_preflight(const struct lab_opts *o)
 		mplb_err("'ip' (iproute2) not found in PATH; install iproute2");
 		return -1;
 	}
+	if (o->uplink_rate[0] && !in_path("tc")) {
+		mplb_err("'tc' (iproute2) not found in PATH; --uplink-rate needs it");
+		return -1;
+	}
+	if (o->client_pm == CLIENT_PM_MPLB) {
+		char avail[128] = "";
+		FILE *f = fopen("/proc/sys/net/mptcp/available_path_managers", "re");
+		if (f) {
+			if (!fgets(avail, sizeof(avail), f))
+				avail[0] = 0;
+			avail[strcspn(avail, "\n")] = 0;
+			fclose(f);
+		}
+		if (!strstr(avail, "userspace")) {
+			mplb_err("--client-pm mplb needs the kernel's userspace path manager "
+				 "(Linux >= 6.15: net.mptcp.available_path_managers lists 'userspace'); got '%s'",
+				 avail);
+			return -1;
+		}
+	}
 	if (o->xdp == XDP_MODE_NATIVE && !in_path("ethtool")) {
 		mplb_err("'ethtool' not found in PATH (native XDP needs it to turn off checksum offload); install ethtool or use --xdp generic");
 		return -1;
@@ -240,6 +260,10 @@ static const struct sysctl_kv sysctl_client[] = {
 	 * default route would drop replies on the other uplinks. */
 	{"net.ipv4.conf.all.rp_filter", "2"},
 	{"net.ipv4.conf.default.rp_filter", "2"},
+	/* An uplink that goes down and comes back keeps its IPv6 address
+	 * (IPv4 keeps it anyway), so subflows can be re-created on it. */
+	{"net.ipv6.conf.all.keep_addr_on_down", "1"},
+	{"net.ipv6.conf.default.keep_addr_on_down", "1"},
 };
 
 static const struct sysctl_kv sysctl_router[] = {
@@ -348,7 +372,9 @@ static void config_client(const struct lab_plan *p, const struct lab_host *h,
 	}
 	/* Fresh namespaces allow 2 subflows and accept no ADD_ADDR at all. */
 	batch_add(b4, "mptcp limits set subflows 8 add_addr_accepted 8");
-	if (p->opts.client_pm == CLIENT_PM_NONE)
+	/* `mplb client` (userspace path manager) ignores endpoints: it opens
+	 * subflows itself, from every uplink. */
+	if (p->opts.client_pm == CLIENT_PM_NONE || p->opts.client_pm == CLIENT_PM_MPLB)
 		return;
 	/* One endpoint per uplink address, both families. `fullmesh` makes
 	 * the client join every announced address from every local address,
@@ -524,6 +550,45 @@ static int configure_hosts(const struct lab_plan *p)
 	return rc;
 }
 
+/* ---- uplink shaping ---------------------------------------------------- */
+
+/*
+ * tbf on both ends of every client uplink: the client's ethJ (uploads) and
+ * the router's cIuJ (downloads). Equal, unshaped veths let the MPTCP
+ * scheduler leave all but one subflow idle; a rate per path makes it use
+ * them all, and makes a transfer last long enough to change things under it.
+ */
+static int shape_uplinks(const struct lab_plan *p)
+{
+	char dir[256], path[400];
+	int rc = 0;
+
+	if (!p->opts.uplink_rate[0])
+		return 0;
+	lab_run_dir(p->opts.name, dir, sizeof(dir));
+	for (unsigned i = 0; i < p->n_hosts && !rc; i++) {
+		const struct lab_host *h = &p->hosts[i];
+		if (h->role != ROLE_CLIENT && h->role != ROLE_ROUTER)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.tc", dir, h->id);
+		FILE *f = fopen(path, "w");
+		if (!f) {
+			mplb_err("cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		for (unsigned n = 0; n < h->n_ifaces; n++)
+			if (h->ifaces[n].uplink)
+				fprintf(f, "qdisc add dev %s root tbf rate %s burst 32kb latency 100ms\n",
+					h->ifaces[n].name, p->opts.uplink_rate);
+		if (fclose(f)) {
+			mplb_err("cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		rc = run(NULL, false, "tc", "-n", h->netns, "-batch", path, NULL) ? -1 : 0;
+	}
+	return rc;
+}
+
 /* ---- XDP --------------------------------------------------------------- */
 
 static int setup_xdp(struct lab_plan *p, struct xdp_pass_bpf *skel)
@@ -548,6 +613,7 @@ static int setup_xdp(struct lab_plan *p, struct xdp_pass_bpf *skel)
 		if (!mode)
 			return -1;
 		snprintf(h->xdp_mode, sizeof(h->xdp_mode), "%s", mode);
+		snprintf(h->xdp_prog, sizeof(h->xdp_prog), "xdp_pass");
 		/* Native XDP_TX on a veth delivers frames only when the peer
 		 * veth runs an XDP program too (gotcha 1); generic needs none. */
 		if (!strcmp(mode, "native") &&
@@ -559,14 +625,24 @@ static int setup_xdp(struct lab_plan *p, struct xdp_pass_bpf *skel)
 
 /* ---- backends: mplb serve --------------------------------------------- */
 
-static pid_t spawn_serve(const struct lab_plan *p, struct lab_host *h, const char *exe)
+int lab_self_exe(char *buf, size_t len)
 {
-	char id[16], listen[32];
-	snprintf(id, sizeof(id), "%u", h->index);
-	snprintf(listen, sizeof(listen), "[::]:%u", p->opts.port);
-	snprintf(h->serve_log, sizeof(h->serve_log), "%s/%s/%s.log", LAB_RUN_ROOT,
-		 p->opts.name, h->id);
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n < 0) {
+		mplb_err("readlink /proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	buf[n] = 0;
+	return 0;
+}
 
+pid_t lab_spawn(struct lab_host *h, const char *name, const char *exe,
+		char *const argv[], const char *log)
+{
+	if (h->n_procs >= LAB_MAX_PROCS) {
+		mplb_err("%s: too many processes", h->id);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		mplb_err("fork: %s", strerror(errno));
@@ -578,25 +654,38 @@ static pid_t spawn_serve(const struct lab_plan *p, struct lab_host *h, const cha
 		setsid();
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (netns_enter(h->netns))
 			_exit(127);
-		int logfd = open(h->serve_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int nullfd = open("/dev/null", O_RDONLY);
+		int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (logfd < 0 || nullfd < 0)
 			_exit(127);
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		char *argv[] = {"mplb", "serve", "--id", id, "--listen", listen, NULL};
 		execv(exe, argv);
 		fprintf(stderr, "mplb: cannot run %s: %s\n", exe, strerror(errno));
 		_exit(127);
 	}
-	h->serve_pid = pid;
+	struct lab_proc *pr = &h->procs[h->n_procs++];
+	snprintf(pr->name, sizeof(pr->name), "%s", name);
+	snprintf(pr->log, sizeof(pr->log), "%s", log);
+	pr->pid = pid;
 	return pid;
+}
+
+static pid_t spawn_serve(const struct lab_plan *p, struct lab_host *h, const char *exe)
+{
+	char id[16], listen[32], log[256];
+	snprintf(id, sizeof(id), "%u", h->index);
+	snprintf(listen, sizeof(listen), "[::]:%u", p->opts.port);
+	snprintf(log, sizeof(log), "%s/%s/%s.log", LAB_RUN_ROOT, p->opts.name, h->id);
+	char *argv[] = {"mplb", "serve", "--id", id, "--listen", listen, NULL};
+	return lab_spawn(h, "serve", exe, argv, log);
 }
 
 /* Is there a TCP listener on port in pid's network namespace? Reads
@@ -632,12 +721,8 @@ static bool listening(pid_t pid, unsigned port)
 static int start_backends(struct lab_plan *p)
 {
 	char exe[512];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0) {
-		mplb_err("readlink /proc/self/exe: %s", strerror(errno));
+	if (lab_self_exe(exe, sizeof(exe)))
 		return -1;
-	}
-	exe[n] = 0;
 	unsigned total = 0;
 	for (unsigned i = 0; i < p->n_hosts; i++)
 		if (p->hosts[i].role == ROLE_BACKEND) {
@@ -658,15 +743,16 @@ static int start_backends(struct lab_plan *p)
 			if (h->role != ROLE_BACKEND || done[i])
 				continue;
 			int status;
-			if (waitpid(h->serve_pid, &status, WNOHANG) == h->serve_pid) {
+			struct lab_proc *serve = &h->procs[0];
+			if (waitpid(serve->pid, &status, WNOHANG) == serve->pid) {
 				done[i] = true;
 				dead++;
 				mplb_warn("%s: mplb serve exited (%s %d) at start; see %s",
 					  h->id, WIFEXITED(status) ? "status" : "signal",
 					  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-					  h->serve_log);
-				h->serve_pid = 0;
-			} else if (listening(h->serve_pid, p->opts.port)) {
+					  serve->log);
+				serve->pid = 0;
+			} else if (listening(serve->pid, p->opts.port)) {
 				done[i] = true;
 				ready++;
 			}
@@ -751,6 +837,11 @@ int lab_apply(struct lab_plan *p)
 	progress("addresses, routes, MPTCP endpoints configured (client-pm %s, server-pm %s)",
 		 lab_client_pm_name(p->opts.client_pm),
 		 lab_server_pm_name(p->opts.server_pm));
+	if (shape_uplinks(p))
+		goto fail;
+	if (p->opts.uplink_rate[0])
+		progress("uplinks shaped: tbf %s on both ends of each", p->opts.uplink_rate);
+	CHECK_INTERRUPT();
 
 	if (skel) {
 		if (setup_xdp(p, skel))
@@ -768,6 +859,16 @@ int lab_apply(struct lab_plan *p)
 	if (start_backends(p))
 		goto fail;
 	CHECK_INTERRUPT();
+	if (p->opts.lb == LAB_LB_MPLB) {
+		if (lab_read_backend_macs(p) || lab_start_balancers(p))
+			goto fail;
+		CHECK_INTERRUPT();
+	}
+	if (p->opts.client_pm == CLIENT_PM_MPLB) {
+		if (lab_start_client_daemons(p))
+			goto fail;
+		CHECK_INTERRUPT();
+	}
 	return 0;
 
 fail:
@@ -936,6 +1037,12 @@ int lab_teardown(const char *name, json_t *state, bool verbose)
 	batch_free(&b);
 
 	char path[300];
+	/* State files of `mplb client` daemons killed before they could
+	 * remove them (CLIENT_STATE_DIR/client-<netns>.json). */
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/client-%s.json", LAB_RUN_ROOT, netns[i]);
+		unlink(path);
+	}
 	lab_run_dir(name, path, sizeof(path));
 	rm_tree(path);
 	snprintf(path, sizeof(path), "%s/%s", LAB_BPFFS_ROOT, name);

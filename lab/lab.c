@@ -26,12 +26,15 @@ static void usage(FILE *f)
 		"usage: mplb lab up [--name NAME] [OPTIONS]     build the lab (see 'mplb lab up --help')\n"
 		"       mplb lab down [--name NAME]             remove it, with all its processes\n"
 		"       mplb lab status [--name NAME] [-j]      hosts, addresses, processes, XDP mode\n"
-		"       mplb lab exec [--name NAME] HOST -- CMD...   run CMD in HOST (c1, rt, lb1, b3, ...)\n");
+		"       mplb lab exec [--name NAME] HOST -- CMD...   run CMD in HOST (c1, rt, lb1, b3, ...)\n"
+		"       mplb lab backend [--name NAME] drain|remove|add|restore HOST | list\n"
+		"                                               change the balancer's pool, reload it\n"
+		"       mplb lab uplink [--name NAME] HOST J down|up  take a client uplink down / back up\n");
 }
 
 /* Serialise up/down of all labs: flock on /run/mplb itself, so that no
  * lock file is left behind. */
-static int lock_run_root(void)
+int lab_lock_run_root(void)
 {
 	if (mkdir(LAB_RUN_ROOT, 0755) && errno != EEXIST) {
 		mplb_err("cannot create %s: %s", LAB_RUN_ROOT, strerror(errno));
@@ -101,7 +104,7 @@ static int lab_up(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (lab_preflight(&o))
 		return 1;
-	int lock = lock_run_root();
+	int lock = lab_lock_run_root();
 	if (lock < 0)
 		return 1;
 	catch_signals();
@@ -174,7 +177,7 @@ static int lab_down(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (require_root("mplb lab down"))
 		return 1;
-	int lock = lock_run_root();
+	int lock = lab_lock_run_root();
 	if (lock < 0)
 		return 1;
 	/* Finish even if interrupted: a half-removed lab is worse. */
@@ -203,6 +206,8 @@ static void print_table(json_t *state)
 	json_t *vips = json_object_get(state, "vips");
 	json_t *xdp = json_object_get(state, "xdp");
 	json_t *opts = json_object_get(state, "options");
+	json_t *bal = json_object_get(state, "balancer");
+	const char *rate = json_string_value(json_object_get(opts, "uplink_rate"));
 	printf("lab %s  VIPs %s [%s] port %lld  client-pm %s  server-pm %s  xdp %s (requested %s)\n",
 	       json_string_value(json_object_get(state, "name")),
 	       json_string_value(json_object_get(vips, "ipv4")),
@@ -212,6 +217,13 @@ static void print_table(json_t *state)
 	       json_string_value(json_object_get(opts, "server_pm")),
 	       json_string_value(json_object_get(xdp, "attached")),
 	       json_string_value(json_object_get(xdp, "requested")));
+	if (bal && !strcmp(json_string_value(json_object_get(bal, "kind")), "mplb"))
+		printf("balancer mplb lb, strategy %s, config %s",
+		       json_string_value(json_object_get(bal, "strategy")),
+		       json_string_value(json_object_get(bal, "config")));
+	else
+		printf("balancer: kernel ECMP on the LB hosts (5-tuple hash, the baseline)");
+	printf("%s%s\n", rate && rate[0] ? "; uplinks shaped to " : "", rate && rate[0] ? rate : "");
 	printf("%-5s %-8s %-16s %-6s %-8s %s\n", "HOST", "ROLE", "NAMESPACE", "XDP",
 	       "PROCS", "INTERFACES");
 	json_array_foreach(json_object_get(state, "hosts"), i, h) {
@@ -243,10 +255,18 @@ static void print_table(json_t *state)
 			first = false;
 		}
 		json_t *ps = json_object_get(h, "per_server");
+		json_t *pool = json_object_get(h, "pool");
 		if (ps)
-			printf("\n%46s per-server %s %s, VIPs on lo", "",
+			printf("\n%46sper-server %s %s, VIPs on lo", "",
 			       json_string_value(json_object_get(ps, "ipv4")),
 			       json_string_value(json_object_get(ps, "ipv6")));
+		if (pool)
+			printf("\n%46spool: id %lld, %s", "",
+			       json_integer_value(json_object_get(pool, "id")),
+			       json_string_value(json_object_get(pool, "state")));
+		if (x && json_string_value(json_object_get(x, "program"))[0])
+			printf("\n%46sXDP program %s", "",
+			       json_string_value(json_object_get(x, "program")));
 		putchar('\n');
 	}
 }
@@ -341,6 +361,79 @@ static int lab_exec(int argc, char **argv)
 	return errno == ENOENT ? 127 : 126;
 }
 
+/*
+ * `lab uplink HOST J down|up`: take a client's uplink J down or bring it
+ * back. The kernel flushes the routes of a device that goes down (IPv4 and
+ * IPv6; the addresses stay: keep_addr_on_down), so `up` also puts the
+ * uplink's policy-routing table back, and the main default for uplink 1.
+ */
+static int lab_uplink(int argc, char **argv)
+{
+	char name[LAB_NAME_LEN] = "mplb";
+	const char *pos[3] = {NULL};
+	int npos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+			if (lab_check_name(argv[++i]))
+				return 2;
+			snprintf(name, sizeof(name), "%s", argv[i]);
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: mplb lab uplink [--name NAME] HOST J down|up\n"
+			       "  take client HOST's uplink J (ethJ) down, or bring it back up with its routes\n");
+			return 0;
+		} else if (npos < 3) {
+			pos[npos++] = argv[i];
+		} else {
+			npos++;
+		}
+	}
+	unsigned long j;
+	if (npos != 3 || parse_uint(pos[1], "uplink", 1, LAB_MAX_UPLINKS, &j) ||
+	    (strcmp(pos[2], "up") && strcmp(pos[2], "down"))) {
+		mplb_err("lab uplink: want HOST J down|up, e.g. 'mplb lab uplink c1 2 down'");
+		return 2;
+	}
+	if (require_root("mplb lab uplink"))
+		return 1;
+	json_t *state = lab_state_read(name);
+	json_t *h = state ? lab_state_host(state, pos[0]) : NULL;
+	json_t *ifc = NULL, *x;
+	size_t k;
+	json_array_foreach(h ? json_object_get(h, "interfaces") : NULL, k, x)
+		if (json_integer_value(json_object_get(x, "uplink")) == (json_int_t)j &&
+		    !strcmp(json_string_value(json_object_get(h, "role")), "client"))
+			ifc = x;
+	if (!ifc) {
+		mplb_err("lab %s: %s", name, !state ? "not up" : "no such client uplink");
+		json_decref(state);
+		return 1;
+	}
+	const char *netns = json_string_value(json_object_get(h, "netns"));
+	const char *dev = json_string_value(json_object_get(ifc, "name"));
+	const char *gw4 = json_string_value(json_object_get(ifc, "gateway4"));
+	const char *gw6 = json_string_value(json_object_get(ifc, "gateway6"));
+	char table[16];
+	snprintf(table, sizeof(table), "%lld", json_integer_value(json_object_get(ifc, "table")));
+	int rc = run(netns, false, "ip", "link", "set", "dev", dev, pos[2], NULL);
+	if (!rc && !strcmp(pos[2], "up")) {
+		rc |= run(netns, false, "ip", "route", "replace", "default", "via", gw4, "dev", dev,
+			  "table", table, NULL);
+		rc |= run(netns, false, "ip", "-6", "route", "replace", "default", "via", gw6, "dev",
+			  dev, "table", table, NULL);
+		if (j == 1) {
+			rc |= run(netns, false, "ip", "route", "replace", "default", "via", gw4, "dev",
+				  dev, NULL);
+			rc |= run(netns, false, "ip", "-6", "route", "replace", "default", "via", gw6,
+				  "dev", dev, NULL);
+		}
+	}
+	if (!rc)
+		printf("lab %s: %s uplink %lu (%s) %s\n", name, pos[0], j, dev, pos[2]);
+	json_decref(state);
+	return rc ? 1 : 0;
+}
+
 int cmd_lab(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
@@ -357,6 +450,10 @@ int cmd_lab(int argc, char **argv)
 		return lab_status(argc - 1, argv + 1);
 	if (!strcmp(sub, "exec"))
 		return lab_exec(argc - 1, argv + 1);
+	if (!strcmp(sub, "backend"))
+		return lab_backend_cmd(argc - 1, argv + 1);
+	if (!strcmp(sub, "uplink"))
+		return lab_uplink(argc - 1, argv + 1);
 	mplb_err("lab: unknown subcommand '%s'", sub);
 	usage(stderr);
 	return 2;

@@ -4,6 +4,8 @@
  *   plan.c   options -> a topology plan (pure data: hosts, interfaces, addresses)
  *   apply.c  plan -> namespaces, links, addresses, routes, sysctls, MPTCP, processes
  *   xdp.c    XDP programs on the LB hosts (and their peers in the router)
+ *   balancer.c  the XDP balancer (`mplb lb run`) on the LB hosts, its lb.ini,
+ *            `lab backend` (pool changes + reload); `mplb client` daemons
  *   state.c  the plan plus what was started -> /run/mplb/<name>/lab.json, and back
  *   lab.c    the `mplb lab` commands (up, down, status, exec)
  */
@@ -35,9 +37,18 @@
 #define LAB_ADDR_LEN (INET6_ADDRSTRLEN + 5) /* address plus "/128" */
 #define LAB_NAME_LEN 32
 
-enum lab_client_pm { CLIENT_PM_FULLMESH, CLIENT_PM_SUBFLOW, CLIENT_PM_NONE };
+enum lab_client_pm { CLIENT_PM_FULLMESH, CLIENT_PM_SUBFLOW, CLIENT_PM_NONE, CLIENT_PM_MPLB };
 enum lab_server_pm { SERVER_PM_PER_SERVER, SERVER_PM_PORT, SERVER_PM_NONE };
 enum lab_xdp_mode { XDP_MODE_NATIVE, XDP_MODE_GENERIC, XDP_MODE_NONE };
+/* What balances on the LB hosts: the XDP balancer, or kernel ECMP (baseline). */
+enum lab_lb_kind { LAB_LB_MPLB, LAB_LB_KERNEL };
+/* A backend's place in the balancer's pool (`mplb lab backend`). */
+enum lab_pool_state { POOL_ACTIVE, POOL_DRAINING, POOL_REMOVED };
+
+#define LAB_STRATEGY_LEN 24
+#define LAB_RATE_LEN 16
+#define LAB_MAX_PROCS 2 /* per host: serve, or mplb lb, or mplb client */
+#define LAB_LB_INI "lb.ini"
 
 struct lab_opts {
 	char name[LAB_NAME_LEN]; /* namespace prefix, default "mplb" */
@@ -49,6 +60,11 @@ struct lab_opts {
 	enum lab_client_pm client_pm;
 	enum lab_server_pm server_pm;
 	enum lab_xdp_mode xdp;
+	enum lab_lb_kind lb;
+	/* Strategy of both VIPs with --lb mplb: hash|port|token|tsecr|... */
+	char lb_strategy[LAB_STRATEGY_LEN];
+	/* tbf rate on both ends of every client uplink ("" = unshaped). */
+	char uplink_rate[LAB_RATE_LEN];
 };
 
 enum lab_role { ROLE_CLIENT, ROLE_ROUTER, ROLE_LB, ROLE_BACKEND };
@@ -68,6 +84,13 @@ struct lab_iface {
 	unsigned table;             /* policy-routing table of that uplink */
 };
 
+/* A process the lab started and `down` stops: serve, lb, client. */
+struct lab_proc {
+	char name[16];
+	pid_t pid;
+	char log[256];
+};
+
 struct lab_host {
 	char id[16];                /* c1, rt, lb1, b3: what `lab exec` takes */
 	char netns[LAB_NAME_LEN + 16];
@@ -82,12 +105,15 @@ struct lab_host {
 	/* Filled in by apply: */
 	char xdp_mode[16];          /* "native", "generic" or "none" */
 	char xdp_iface[IFNAMSIZ];
-	pid_t serve_pid;
-	char serve_log[256];
+	char xdp_prog[16];          /* "xdp_pass" or "xdp_lb" */
+	char mac[18];               /* backends: eth0's MAC, the balancer's next hop */
+	struct lab_proc procs[LAB_MAX_PROCS];
+	unsigned n_procs;
 };
 
 struct lab_plan {
 	struct lab_opts opts;
+	char tsecr_key[33];         /* --lb mplb: 128-bit key, hex (docs/tsecr.md) */
 	struct lab_host *hosts;
 	unsigned n_hosts;
 };
@@ -103,6 +129,8 @@ const char *lab_role_name(enum lab_role r);
 const char *lab_client_pm_name(enum lab_client_pm pm);
 const char *lab_server_pm_name(enum lab_server_pm pm);
 const char *lab_xdp_mode_name(enum lab_xdp_mode m);
+const char *lab_lb_kind_name(enum lab_lb_kind k);
+const char *lab_pool_state_name(enum lab_pool_state s);
 /* Is s a usable lab name? Prints why not. */
 int lab_check_name(const char *s);
 /* Is id a host id of the lab shape (c<N>, rt, lb<N>, b<N>)? */
@@ -122,6 +150,31 @@ int lab_list_netns(const char *name, char ***out);
 void lab_free_list(char **list, int n);
 /* Is pid alive and inside network namespace netns? */
 bool lab_pid_in_netns(pid_t pid, const char *netns);
+/* Start exe argv detached (own session, stdin /dev/null, stdout and stderr
+ * to log) inside netns; record it in h->procs. Returns the pid or -1. */
+pid_t lab_spawn(struct lab_host *h, const char *name, const char *exe,
+		char *const argv[], const char *log);
+/* The path of the running mplb binary (for the processes the lab starts). */
+int lab_self_exe(char *buf, size_t len);
+/* A progress line "  [ 0.12s] ..." relative to the start of `up`. */
+void lab_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* lab.c */
+/* flock on /run/mplb: serialises up, down and backend changes of all labs. */
+int lab_lock_run_root(void);
+
+/* balancer.c */
+/* Read the MAC of every backend's eth0 into its plan host. */
+int lab_read_backend_macs(struct lab_plan *plan);
+/* Write /run/mplb/<name>/lb.ini from a state document (the single source:
+ * `up` and `backend` both generate it from lab.json's content). */
+int lab_lb_ini_write(json_t *state);
+/* --lb mplb: replace xdp_pass by `mplb lb run` on every LB host. */
+int lab_start_balancers(struct lab_plan *plan);
+/* --client-pm mplb: `mplb client run` in every client namespace. */
+int lab_start_client_daemons(struct lab_plan *plan);
+/* `mplb lab backend ACTION HOST`. */
+int lab_backend_cmd(int argc, char **argv);
 
 /* xdp.c */
 struct xdp_pass_bpf;
@@ -145,5 +198,7 @@ int lab_state_write(const char *name, json_t *state);
 json_t *lab_state_read(const char *name);
 /* Add "alive" flags to a state (processes and namespaces). */
 void lab_state_add_liveness(json_t *state);
+/* The state's host object with id, or NULL. */
+json_t *lab_state_host(json_t *state, const char *id);
 
 #endif /* MPLB_LAB_INTERNAL_H */

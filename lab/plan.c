@@ -13,15 +13,39 @@
 #include "lab/lab_internal.h"
 #include "util.h"
 
-static const char *const client_pm_names[] = {"fullmesh", "subflow", "none"};
+static const char *const client_pm_names[] = {"fullmesh", "subflow", "none", "mplb"};
 static const char *const server_pm_names[] = {"per-server", "port", "none"};
 static const char *const xdp_mode_names[] = {"native", "generic", "none"};
 static const char *const role_names[] = {"client", "router", "lb", "backend"};
+static const char *const lb_kind_names[] = {"mplb", "kernel"};
+static const char *const pool_state_names[] = {"active", "draining", "removed"};
+/* What the lab offers: the balancer's strategies alone and the combinations
+ * that make sense (tsecr needs port or token for the MP_JOIN SYN). */
+static const char *const strategies[] = {"hash", "port", "token", "tsecr",
+					 "token+tsecr", "port+tsecr"};
 
 const char *lab_client_pm_name(enum lab_client_pm pm) { return client_pm_names[pm]; }
 const char *lab_server_pm_name(enum lab_server_pm pm) { return server_pm_names[pm]; }
 const char *lab_xdp_mode_name(enum lab_xdp_mode m) { return xdp_mode_names[m]; }
 const char *lab_role_name(enum lab_role r) { return role_names[r]; }
+const char *lab_lb_kind_name(enum lab_lb_kind k) { return lb_kind_names[k]; }
+const char *lab_pool_state_name(enum lab_pool_state s) { return pool_state_names[s]; }
+
+/*
+ * Defaults follow where the joins go. port: joins reach VIP:base+m through
+ * the balancer, which routes them by port. none: stock clients join the
+ * VIP itself (no C bit), so the balancer must recognise the token.
+ * per-server: joins go to the backend's own address, around the balancer,
+ * which then only ever sees first subflows: the Maglev ring is enough.
+ */
+static const char *lab_default_strategy(enum lab_server_pm pm)
+{
+	switch (pm) {
+	case SERVER_PM_PORT: return "port";
+	case SERVER_PM_NONE: return "token";
+	default: return "hash";
+	}
+}
 
 void lab_opts_default(struct lab_opts *o)
 {
@@ -38,6 +62,9 @@ void lab_opts_default(struct lab_opts *o)
 	o->client_pm = CLIENT_PM_FULLMESH;
 	o->server_pm = SERVER_PM_PER_SERVER;
 	o->xdp = XDP_MODE_NATIVE;
+	o->lb = LAB_LB_MPLB;
+	/* lb_strategy stays empty: lab_opts_parse() fills in the default
+	 * for the chosen --server-pm. */
 }
 
 static int pick(const char *s, const char *what, const char *const *names,
@@ -88,17 +115,27 @@ static void usage_up(FILE *f)
 		"  --vip4 ADDR            IPv4 VIP (default 10.200.0.1)\n"
 		"  --vip6 ADDR            IPv6 VIP (default fd00:200::1)\n"
 		"  --port PORT            service port (default 80)\n"
-		"  --client-pm fullmesh|subflow|none   client MPTCP endpoints (default fullmesh)\n"
+		"  --client-pm fullmesh|subflow|none|mplb\n"
+		"                         client path manager: stock kernel endpoints, or the\n"
+		"                         `mplb client` daemon in each client (default fullmesh)\n"
 		"  --server-pm per-server|port|none    backend announcements (default per-server)\n"
 		"  --join-port-base PORT  backend m announces VIP:PORT+m with --server-pm port (default 20000)\n"
-		"  --xdp native|generic|none           XDP mode on the LB hosts (default native)\n",
+		"  --xdp native|generic|none           XDP mode on the LB hosts (default native)\n"
+		"  --lb mplb|kernel       balancer on the LB hosts: the XDP balancer `mplb lb`, or\n"
+		"                         the kernel's ECMP forwarding (baseline) (default mplb)\n"
+		"  --lb-strategy hash|port|token|tsecr|token+tsecr|port+tsecr\n"
+		"                         strategy of both VIPs (default: port with --server-pm port,\n"
+		"                         token with none, hash with per-server)\n"
+		"  --uplink-rate RATE     tbf on both ends of every client uplink, e.g. 50mbit\n"
+		"                         (default: unshaped)\n",
 		LAB_MAX_CLIENTS, LAB_MAX_UPLINKS, LAB_MAX_LBS, LAB_MAX_BACKENDS);
 }
 
 int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 {
 	enum { O_NAME = 256, O_CLIENTS, O_UPLINKS, O_LBS, O_BACKENDS, O_VIP4,
-	       O_VIP6, O_PORT, O_CPM, O_SPM, O_JPB, O_XDP };
+	       O_VIP6, O_PORT, O_CPM, O_SPM, O_JPB, O_XDP, O_LB, O_STRATEGY,
+	       O_RATE };
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, O_NAME},
 		{"clients", required_argument, NULL, O_CLIENTS},
@@ -112,11 +149,15 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 		{"server-pm", required_argument, NULL, O_SPM},
 		{"join-port-base", required_argument, NULL, O_JPB},
 		{"xdp", required_argument, NULL, O_XDP},
+		{"lb", required_argument, NULL, O_LB},
+		{"lb-strategy", required_argument, NULL, O_STRATEGY},
+		{"uplink-rate", required_argument, NULL, O_RATE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned long v;
 	int c, e;
+	bool strategy_given = false;
 	struct in_addr a4;
 	struct in6_addr a6;
 
@@ -175,7 +216,7 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 			o->join_port_base = v;
 			break;
 		case O_CPM:
-			if (pick(optarg, "--client-pm", client_pm_names, 3, &e))
+			if (pick(optarg, "--client-pm", client_pm_names, 4, &e))
 				return -1;
 			o->client_pm = e;
 			break;
@@ -188,6 +229,27 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 			if (pick(optarg, "--xdp", xdp_mode_names, 3, &e))
 				return -1;
 			o->xdp = e;
+			break;
+		case O_LB:
+			if (pick(optarg, "--lb", lb_kind_names, 2, &e))
+				return -1;
+			o->lb = e;
+			break;
+		case O_STRATEGY:
+			if (pick(optarg, "--lb-strategy", strategies, ARRAY_SIZE(strategies), &e))
+				return -1;
+			snprintf(o->lb_strategy, sizeof(o->lb_strategy), "%s", optarg);
+			strategy_given = true;
+			break;
+		case O_RATE:
+			/* tc parses it; keep it to what tc calls a rate. */
+			if (!optarg[0] || strlen(optarg) >= sizeof(o->uplink_rate) ||
+			    strspn(optarg, "0123456789.") == 0 ||
+			    optarg[strspn(optarg, "0123456789.abgikmpstABGIKMPST")]) {
+				mplb_err("--uplink-rate: a tc rate such as 50mbit or 1gbit, got '%s'", optarg);
+				return -1;
+			}
+			snprintf(o->uplink_rate, sizeof(o->uplink_rate), "%s", optarg);
 			break;
 		case 'h':
 			usage_up(stdout);
@@ -204,12 +266,33 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 		usage_up(stderr);
 		return -1;
 	}
+	if (!o->lb_strategy[0])
+		snprintf(o->lb_strategy, sizeof(o->lb_strategy), "%s",
+			 lab_default_strategy(o->server_pm));
+	if (o->lb == LAB_LB_KERNEL && strcmp(o->lb_strategy, "hash")) {
+		/* An explicit strategy with the kernel baseline is a mistake;
+		 * the defaults simply do not apply. */
+		if (strategy_given) {
+			mplb_err("--lb-strategy %s needs --lb mplb: kernel ECMP hashes the 5-tuple",
+				 o->lb_strategy);
+			return -1;
+		}
+		snprintf(o->lb_strategy, sizeof(o->lb_strategy), "hash");
+	}
+	if (o->lb == LAB_LB_MPLB && o->xdp == XDP_MODE_NONE) {
+		mplb_err("--xdp none leaves no place for the XDP balancer; add --lb kernel, or use --xdp generic");
+		return -1;
+	}
 	/* Join ports must not be the service port: the kernel's join-only
-	 * listener would then shadow the service on the VIP. */
-	if (o->server_pm == SERVER_PM_PORT && o->port > o->join_port_base &&
+	 * listener would then shadow the service on the VIP, and the
+	 * balancer's join-port range [base, base + backends] (backend id m
+	 * at base + m) must not swallow it either. */
+	bool port_scheme = o->server_pm == SERVER_PM_PORT ||
+			   (o->lb == LAB_LB_MPLB && strstr(o->lb_strategy, "port"));
+	if (port_scheme && o->port >= o->join_port_base &&
 	    o->port <= o->join_port_base + o->backends) {
 		mplb_err("--port %u collides with the join ports %u..%u; change --join-port-base",
-			 o->port, o->join_port_base + 1, o->join_port_base + o->backends);
+			 o->port, o->join_port_base, o->join_port_base + o->backends);
 		return -1;
 	}
 	return 0;

@@ -20,14 +20,15 @@
 
 json_t *lab_opts_to_json(const struct lab_opts *o)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:i, s:s}",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:s}",
 			 "name", o->name, "clients", (int)o->clients, "uplinks",
 			 (int)o->uplinks, "lbs", (int)o->lbs, "backends",
 			 (int)o->backends, "vip4", o->vip4, "vip6", o->vip6, "port",
 			 (int)o->port, "client_pm", lab_client_pm_name(o->client_pm),
 			 "server_pm", lab_server_pm_name(o->server_pm),
 			 "join_port_base", (int)o->join_port_base, "xdp",
-			 lab_xdp_mode_name(o->xdp));
+			 lab_xdp_mode_name(o->xdp), "lb", lab_lb_kind_name(o->lb),
+			 "lb_strategy", o->lb_strategy, "uplink_rate", o->uplink_rate);
 }
 
 static json_t *iface_json(const struct lab_iface *ifc)
@@ -77,16 +78,26 @@ static json_t *host_json(const struct lab_plan *p, const struct lab_host *h)
 				   p->opts.vip4, p->opts.vip6));
 		if (h->join_port)
 			json_object_set_new(j, "join_port", json_integer(h->join_port));
+		if (h->mac[0])
+			json_object_set_new(j, "mac", json_string(h->mac));
+		/* Its entry in the XDP balancer's pool: id m (so that the port
+		 * strategy's join port base + id is the port it announces);
+		 * `mplb lab backend` changes the state. */
+		if (p->opts.lb == LAB_LB_MPLB)
+			json_object_set_new(j, "pool", json_pack("{s:i, s:s}", "id",
+					   (int)h->index, "state",
+					   lab_pool_state_name(POOL_ACTIVE)));
 	}
 	if (h->xdp_iface[0])
 		json_object_set_new(j, "xdp", json_pack("{s:s, s:s, s:s}",
 				   "interface", h->xdp_iface, "mode", h->xdp_mode,
-				   "program", strcmp(h->xdp_mode, "none") ? "xdp_pass" : ""));
+				   "program", strcmp(h->xdp_mode, "none") ? h->xdp_prog : ""));
 	json_t *procs = json_array();
-	if (h->serve_pid > 0)
-		json_array_append_new(procs, json_pack("{s:s, s:i, s:s}", "name",
-				      "serve", "pid", (int)h->serve_pid, "log",
-				      h->serve_log));
+	for (unsigned i = 0; i < h->n_procs; i++)
+		if (h->procs[i].pid > 0)
+			json_array_append_new(procs, json_pack("{s:s, s:i, s:s}", "name",
+					      h->procs[i].name, "pid", (int)h->procs[i].pid,
+					      "log", h->procs[i].log));
 	json_object_set_new(j, "processes", procs);
 	return j;
 }
@@ -117,6 +128,16 @@ json_t *lab_state_build(const struct lab_plan *p)
 	}
 	json_object_set_new(j, "xdp", json_pack("{s:s, s:s}", "requested",
 			   lab_xdp_mode_name(p->opts.xdp), "attached", mode));
+	json_t *bal = json_pack("{s:s, s:s}", "kind", lab_lb_kind_name(p->opts.lb),
+				"strategy", p->opts.lb_strategy);
+	if (p->opts.lb == LAB_LB_MPLB) {
+		char ini[320];
+		snprintf(ini, sizeof(ini), "%s/%s", run_dir, LAB_LB_INI);
+		json_object_set_new(bal, "config", json_string(ini));
+		if (p->tsecr_key[0])
+			json_object_set_new(bal, "tsecr_key", json_string(p->tsecr_key));
+	}
+	json_object_set_new(j, "balancer", bal);
 
 	json_t *hosts = json_array();
 	for (unsigned i = 0; i < p->n_hosts; i++)
@@ -156,6 +177,19 @@ json_t *lab_state_read(const char *name)
 		mplb_err("%s: unreadable state (%s, line %d); run 'mplb lab down --name %s'",
 			 path, err.text, err.line, name);
 	return j;
+}
+
+json_t *lab_state_host(json_t *state, const char *id)
+{
+	size_t i;
+	json_t *h;
+
+	json_array_foreach(json_object_get(state, "hosts"), i, h) {
+		const char *hid = json_string_value(json_object_get(h, "id"));
+		if (hid && !strcmp(hid, id))
+			return h;
+	}
+	return NULL;
 }
 
 void lab_state_add_liveness(json_t *state)

@@ -30,8 +30,8 @@ on_exit "$MPLB lab down --name $N"
 # --- up with defaults, status -------------------------------------------
 t0=$(date +%s.%N)
 check "up with defaults" lab up --name "$N"
-up_secs=$(echo "$(date +%s.%N) - $t0" | bc)
-if [ "$(echo "$up_secs < 5" | bc)" = 1 ]; then pass "up takes ${up_secs}s (< 5 s)"; else fail "up took ${up_secs}s"; fi
+up_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b - a}')
+if awk -v s="$up_secs" 'BEGIN{exit !(s < 5)}'; then pass "up takes ${up_secs}s (< 5 s)"; else fail "up took ${up_secs}s"; fi
 
 state=$(lab status --name "$N" -j)
 expect_eq "status -j lists every host, all namespaces present" \
@@ -64,7 +64,7 @@ for j in 1 2; do
 done
 
 # --- MPTCP through the VIP -----------------------------------------------
-serve_alive=$(lab status --name "$N" -j | jget 'sum(p["alive"] for h in d["hosts"] for p in h["processes"])')
+serve_alive=$(lab status --name "$N" -j | jget 'sum(p["alive"] for h in d["hosts"] for p in h["processes"] if p["name"] == "serve")')
 if [ "$serve_alive" = 4 ] && "$MPLB" probe --help >/dev/null 2>&1; then
 	check "MPTCP to the IPv4 VIP reaches a backend, 3 subflows over 2 uplinks (mplb probe)" \
 		lab exec --name "$N" c1 -- "$MPLB" probe --timeout 5 -n 2 -s 200000 --subflows 3 10.200.0.1:80
@@ -93,19 +93,23 @@ assert s.recv(64).startswith(b'backend ')
 fi
 
 # --- XDP on the LB host ----------------------------------------------------
+# Default --lb mplb: the balancer's xdp_lb replaced xdp_pass on lb1 eth0.
 mode=$(lab status --name "$N" -j | jget 'd["xdp"]["attached"]')
+prog=$(lab status --name "$N" -j | jget '[h for h in d["hosts"] if h["id"]=="lb1"][0]["xdp"]["program"]')
+expect_eq "default balancer is the XDP balancer (xdp_lb on lb1)" "$prog" xdp_lb
 link=$(ip -n "$N-lb1" link show eth0)
 case "$mode" in
-native) echo "$link" | grep -q 'prog/xdp .*name xdp_pass' && ! echo "$link" | grep -q xdpgeneric &&
-	pass "XDP xdp_pass on lb1 eth0 in the recorded mode ($mode)" || fail "XDP on lb1" "$mode: $link" ;;
-generic) echo "$link" | grep -q 'prog/xdp .*name xdp_pass' && echo "$link" | grep -q xdpgeneric &&
-	pass "XDP xdp_pass on lb1 eth0 in the recorded mode ($mode)" || fail "XDP on lb1" "$mode: $link" ;;
+native) echo "$link" | grep -q "prog/xdp .*name $prog" && ! echo "$link" | grep -q xdpgeneric &&
+	pass "XDP $prog on lb1 eth0 in the recorded mode ($mode)" || fail "XDP on lb1" "$mode: $link" ;;
+generic) echo "$link" | grep -q "prog/xdp .*name $prog" && echo "$link" | grep -q xdpgeneric &&
+	pass "XDP $prog on lb1 eth0 in the recorded mode ($mode)" || fail "XDP on lb1" "$mode: $link" ;;
 *) fail "XDP on lb1" "recorded mode '$mode'" ;;
 esac
 if [ "$mode" = native ]; then
 	check "native: dummy XDP on the router-side peer lb1" sh -c "ip -n $N-rt link show lb1 | grep -q 'prog/xdp'"
 	check "native: tx checksum offload off on lb1" sh -c "ip netns exec $N-rt ethtool -k lb1 | grep -q 'tx-checksum-ip-generic: off'"
 fi
+check "balancer maps pinned under the lab's directory" test -e "/sys/fs/bpf/mplb/$N/lb1/lb_stats"
 
 # --- idempotence and refusal -----------------------------------------------
 eps_before=$(ip -n "$N-c1" mptcp endpoint show | wc -l)
@@ -127,6 +131,7 @@ fi
 # --- down -------------------------------------------------------------------
 check "down" lab down --name "$N"
 check "down leaves nothing (namespaces, processes, run dir)" nothing_left
+check "down removes the balancer's pins" test ! -e "/sys/fs/bpf/mplb/$N"
 out=$(lab down --name "$N" 2>&1)
 rc=$?
 if [ "$rc" -eq 0 ] && grep -q "nothing up" <<<"$out"; then pass "down when nothing is up"; else fail "down when nothing is up" "rc=$rc: $out"; fi
@@ -137,8 +142,8 @@ mkdir -p "$T_TMP/bin" && cp "$MPLB" "$bin" && chmod 755 "$T_TMP" "$T_TMP/bin" "$
 t0=$(date +%s.%N)
 out=$(timeout 5 setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" lab up --name "$N" 2>&1)
 rc=$?
-secs=$(echo "$(date +%s.%N) - $t0" | bc)
-if [ "$rc" -ne 0 ] && grep -q "root" <<<"$out" && [ "$(echo "$secs < 1" | bc)" = 1 ]; then
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b - a}')
+if [ "$rc" -ne 0 ] && grep -q "root" <<<"$out" && awk -v s="$secs" 'BEGIN{exit !(s < 1)}'; then
 	pass "non-root up fails fast (${secs}s) naming root"
 else
 	fail "non-root up fails fast" "rc=$rc ${secs}s: $out"
@@ -146,8 +151,9 @@ fi
 check "non-root up created nothing" nothing_left
 
 # --- sizes: 3 clients x 3 uplinks x 2 LBs x 5 backends ---------------------
-check "up 3x3 clients/uplinks, 2 LBs, 5 backends" \
-	lab up --name "$N" --clients 3 --uplinks 3 --lbs 2 --backends 5
+check "up 3x3 clients/uplinks, 2 LBs, 5 backends, --lb kernel" \
+	lab up --name "$N" --clients 3 --uplinks 3 --lbs 2 --backends 5 --lb kernel
+check "--lb kernel keeps xdp_pass on the LB hosts" sh -c "ip -n $N-lb2 link show eth0 | grep -q 'name xdp_pass'"
 expect_eq "sizes: all 11 namespaces" "$(ip netns list | grep -cE "^$N-")" 11
 expect_eq "sizes: router spreads the VIP over 2 LBs (ECMP)" \
 	"$(ip -n "$N-rt" route show 10.200.0.1 | grep -c 'nexthop via 10.100.1')" 2
