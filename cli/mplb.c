@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "advert/advert_cmd.h"
 #include "client/client.h"
 #include "decode/decode.h"
 #include "lab/lab.h"
@@ -24,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{"probe", cmd_probe, "open MPTCP connections, verify bytes, report subflows"},
 	{"serve", cmd_serve, "MPTCP backend application for probes"},
 	{"client", cmd_client, "path-manager daemon: spread subflows over local uplinks"},
+	{"advert", cmd_advert, "advertise address attributes (backup, priority, community)"},
 	{"decode", cmd_decode, "print the MPTCP options of a pcap/pcapng file"},
 	{"lb", cmd_lb, "XDP load balancer that keeps MPTCP subflows on one backend"},
 	{"server", cmd_server, "backend agent: C bit, announcements, TSecr id, decapsulation"},

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* "mplb client": command line, config file, state file location. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "client/client.h"
@@ -19,8 +21,11 @@ static void usage(FILE *f)
 		"\n"
 		"run     select the kernel's userspace path manager (net.mptcp.path_manager,\n"
 		"        restored on exit) and open subflows from every local uplink to\n"
-		"        every address the server allows (spread policy). Runs until\n"
-		"        SIGINT/SIGTERM. -j prints JSON lines.\n"
+		"        every address the server allows (spread policy), shaped by the\n"
+		"        units in 'policy =' (make-after-break, make-before-break, priority,\n"
+		"        community) and the peer's address attributes (learnt from the wire\n"
+		"        by a tc program on each uplink, or [remote NAME] config stand-ins).\n"
+		"        Runs until SIGINT/SIGTERM. -j prints JSON lines.\n"
 		"status  connections, remote addresses, subflows and decisions of a\n"
 		"        running daemon (from %s/client-<netns or pid>.json).\n"
 		"\n"
@@ -38,13 +43,83 @@ struct ini_ctx {
 	int errors;
 };
 
+static int parse_bool_val(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+		*out = true;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+		 !strcasecmp(v, "off"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+/* [remote NAME]: attributes of a peer address, a stand-in for the wire's. */
+static int remote_key(struct ini_ctx *ic, const char *sname, const char *name, const char *value)
+{
+	struct cl_config *cfg = ic->cfg;
+	struct cl_static_attr *st = NULL;
+	unsigned long v;
+
+	for (unsigned i = 0; i < cfg->n_static_attrs && !st; i++)
+		if (!strcmp(cfg->static_attrs[i].name, sname))
+			st = &cfg->static_attrs[i];
+	if (!st) {
+		if (cfg->n_static_attrs >= CL_MAX_STATIC_ATTRS) {
+			mplb_err("%s: more than %d [remote] sections", ic->path, CL_MAX_STATIC_ATTRS);
+			return -1;
+		}
+		st = &cfg->static_attrs[cfg->n_static_attrs++];
+		memset(st, 0, sizeof(*st));
+		snprintf(st->name, sizeof(st->name), "%s", sname);
+		st->attr.source = CL_ATTR_CONFIG;
+	}
+	if (!strcmp(name, "address")) {
+		if (inet_pton(AF_INET, value, &st->addr.v4) == 1)
+			st->family = AF_INET;
+		else if (inet_pton(AF_INET6, value, &st->addr.v6) == 1)
+			st->family = AF_INET6;
+		else {
+			mplb_err("%s: [remote %s]: '%s' is not an IPv4 or IPv6 address", ic->path, sname, value);
+			return -1;
+		}
+	} else if (!strcmp(name, "backup")) {
+		if (parse_bool_val(value, &st->attr.backup)) {
+			mplb_err("%s: [remote %s]: backup must be yes or no", ic->path, sname);
+			return -1;
+		}
+	} else if (!strcmp(name, "priority")) {
+		if (parse_uint(value, "priority", 0, ADDR_ATTR_PRIO_MAX, &v))
+			return -1;
+		st->attr.prio = (uint8_t)v;
+	} else if (!strcmp(name, "community")) {
+		if (parse_uint(value, "community", 0, ADDR_ATTR_COMMUNITY_MAX, &v))
+			return -1;
+		st->attr.community = (uint8_t)v;
+	} else {
+		mplb_err("%s: unknown key '%s' in [remote %s]", ic->path, name, sname);
+		return -1;
+	}
+	return 0;
+}
+
 static int client_ini_key(void *user, const char *section, const char *name,
 		       const char *value)
 {
 	struct ini_ctx *ic = user;
 	struct cl_config *cfg = ic->cfg;
 	unsigned long v;
+	bool b;
 
+	if (!strncmp(section, "remote ", 7)) {
+		const char *sname = section + 7;
+		while (*sname == ' ')
+			sname++;
+		if (!*sname || remote_key(ic, sname, name, value))
+			goto bad;
+		return 1;
+	}
 	if (strcmp(section, "client")) {
 		mplb_warn("%s: ignoring section [%s]", ic->path, section);
 		return 1;
@@ -67,6 +142,40 @@ static int client_ini_key(void *user, const char *section, const char *name,
 		cfg->retry_cap_ms = (unsigned)v;
 	} else if (!strcmp(name, "policy")) {
 		snprintf(cfg->policy, sizeof(cfg->policy), "%s", value);
+	} else if (!strcmp(name, "wire_attributes")) {
+		if (parse_bool_val(value, &cfg->wire_attrs)) {
+			mplb_err("%s: wire_attributes must be yes or no", ic->path);
+			goto bad;
+		}
+	} else if (!strcmp(name, "attr_wait_ms")) {
+		if (parse_uint(value, "attr_wait_ms", 0, 10000, &v))
+			goto bad;
+		cfg->attr_wait_ms = (unsigned)v;
+	} else if (!strcmp(name, "keep")) {
+		if (!strcmp(value, "one"))
+			cfg->keep_non_backup = false;
+		else if (!strcmp(value, "non-backup"))
+			cfg->keep_non_backup = true;
+		else {
+			mplb_err("%s: keep must be 'one' or 'non-backup', not '%s'", ic->path, value);
+			goto bad;
+		}
+	} else if (!strcmp(name, "community_subflows")) {
+		if (parse_uint(value, "community_subflows", 1, 8, &v))
+			goto bad;
+		cfg->community_subflows = (unsigned)v;
+	} else if (!strcmp(name, "withdraw_lost")) {
+		if (parse_bool_val(value, &b)) {
+			mplb_err("%s: withdraw_lost must be yes or no", ic->path);
+			goto bad;
+		}
+		cfg->withdraw_lost = b;
+	} else if (!strcmp(name, "cross_family")) {
+		if (parse_bool_val(value, &b)) {
+			mplb_err("%s: cross_family must be yes or no", ic->path);
+			goto bad;
+		}
+		cfg->cross_family = b;
 	} else if (!strcmp(name, "state_dir")) {
 		snprintf(ic->state_dir, ic->state_dir_len, "%s", value);
 	} else if (!strcmp(name, "uplinks")) {
@@ -101,6 +210,11 @@ int client_config_load(const char *path, struct cl_config *cfg, char *state_dir,
 	}
 	if (rc > 0 && !ic.errors)
 		mplb_err("%s:%d: syntax error", path, rc);
+	for (unsigned i = 0; !rc && !ic.errors && i < cfg->n_static_attrs; i++)
+		if (!cfg->static_attrs[i].family) {
+			mplb_err("%s: [remote %s] has no 'address ='", path, cfg->static_attrs[i].name);
+			ic.errors++;
+		}
 	return rc || ic.errors ? -1 : 0;
 }
 
@@ -140,10 +254,15 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (conf && client_config_load(conf, &d.cfg, d.state_dir, sizeof(d.state_dir)))
 		return 2;
-	d.policy = cl_policy_find(d.cfg.policy);
-	if (!d.policy) {
-		mplb_err("unknown policy '%s' (known: spread)", d.cfg.policy);
-		return 2;
+	{
+		char err[200];
+		int n = cl_policy_resolve(d.cfg.policy, d.units, CL_MAX_UNITS, err, sizeof(err));
+		if (n < 0) {
+			mplb_err("%s", err);
+			return 2;
+		}
+		d.n_units = (unsigned)n;
+		d.policy = d.units[0];
 	}
 	set_state_path(&d);
 	return client_daemon_run(&d);

@@ -12,10 +12,13 @@
 #define CLIENT_STATE_DIR "/run/mplb"
 
 struct mnl_socket;
+struct client_attr;
 
 struct client_daemon {
 	struct cl_config cfg;
-	const struct cl_policy_ops *policy;
+	const struct cl_policy_ops *policy;	/* units[0] */
+	const struct cl_policy_ops *units[CL_MAX_UNITS];
+	unsigned n_units;
 	bool json;
 	char netns[64];
 	char state_dir[PATH_MAX / 2];
@@ -26,6 +29,7 @@ struct client_daemon {
 	struct mnl_socket *rtnl;	/* link/address/route notifications */
 	struct mnl_socket *rtq;		/* route queries */
 	unsigned rtq_seq;
+	struct client_attr *attr;	/* BPF attribute parser, NULL without */
 };
 
 /* Parse an INI config into cfg (keys of section [client]); 0 or -1. */

@@ -17,6 +17,10 @@ void cl_config_defaults(struct cl_config *cfg)
 	cfg->retry_base_ms = 100;
 	cfg->retry_cap_ms = 5000;
 	snprintf(cfg->policy, sizeof(cfg->policy), "spread");
+	cfg->wire_attrs = true;
+	cfg->attr_wait_ms = 150;
+	cfg->community_subflows = 1;
+	cfg->withdraw_lost = true;
 }
 
 void cl_ctx_init(struct cl_ctx *ctx, const struct cl_config *cfg,
@@ -27,7 +31,41 @@ void cl_ctx_init(struct cl_ctx *ctx, const struct cl_config *cfg,
 	ctx->cfg = *cfg;
 	ctx->policy = policy;
 	ctx->exec = *exec;
+	cl_ctx_add_unit(ctx, policy);
 }
+
+int cl_ctx_add_unit(struct cl_ctx *ctx, const struct cl_policy_ops *unit)
+{
+	if (!unit || ctx->n_units >= CL_MAX_UNITS)
+		return -1;
+	for (unsigned i = 0; i < ctx->n_units; i++)
+		if (ctx->units[i] == unit)
+			return 0;
+	ctx->units[ctx->n_units++] = unit;
+	if (unit->needs_attrs)
+		ctx->needs_attrs = true;
+	if (!ctx->policy)
+		ctx->policy = unit;
+	return 0;
+}
+
+const char *cl_policy_names(const struct cl_ctx *ctx, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (unsigned i = 0; i < ctx->n_units && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+					ctx->units[i]->name);
+	return buf;
+}
+
+/* Every event goes to every unit, in order. */
+#define DISPATCH(ctx, cb, ...)                                               \
+	do {                                                                 \
+		for (unsigned _u = 0; _u < (ctx)->n_units; _u++)             \
+			if ((ctx)->units[_u]->cb)                            \
+				(ctx)->units[_u]->cb((ctx), __VA_ARGS__);    \
+	} while (0)
 
 void cl_ctx_free(struct cl_ctx *ctx)
 {
@@ -40,11 +78,44 @@ void cl_ctx_free(struct cl_ctx *ctx)
 
 const struct cl_policy_ops *cl_policy_find(const char *name)
 {
-	static const struct cl_policy_ops *const all[] = {&cl_policy_spread};
+	static const struct cl_policy_ops *const all[] = {
+		&cl_policy_spread, &cl_policy_make_after_break, &cl_policy_make_before_break,
+		&cl_policy_priority, &cl_policy_community,
+	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!strcmp(all[i]->name, name))
 			return all[i];
 	return NULL;
+}
+
+int cl_policy_resolve(const char *list, const struct cl_policy_ops **units, unsigned max,
+		      char *err, size_t errlen)
+{
+	char buf[256], *save = NULL;
+	unsigned n = 0;
+	bool spread = false;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		const struct cl_policy_ops *p = cl_policy_find(t);
+		if (!p) {
+			snprintf(err, errlen, "unknown policy unit '%s' (known: spread, make-after-break, "
+				 "make-before-break, priority, community)", t);
+			return -1;
+		}
+		if (p == &cl_policy_spread) {
+			spread = true;
+			continue; /* spread fills last, whatever its place in the list */
+		}
+		if (n + 1 >= max) {
+			snprintf(err, errlen, "more than %u policy units", max - 1);
+			return -1;
+		}
+		units[n++] = p;
+	}
+	(void)spread;
+	units[n++] = &cl_policy_spread;
+	return (int)n;
 }
 
 const char *cl_sf_state_name(enum cl_sf_state s)
@@ -194,12 +265,10 @@ static void uplink_transition(struct cl_ctx *ctx, struct cl_uplink *u,
 		u->up_since = ctx->now;
 		logf_(ctx, "uplink", 0, "uplink %s up (v4 %s, v6 %s)", u->name,
 		      u->has_v4 ? "yes" : "no", u->has_v6 ? "yes" : "no");
-		if (ctx->policy->uplink_up)
-			ctx->policy->uplink_up(ctx, u);
+		DISPATCH(ctx, uplink_up, u);
 	} else {
 		logf_(ctx, "uplink", 0, "uplink %s down", u->name);
-		if (ctx->policy->uplink_down)
-			ctx->policy->uplink_down(ctx, u);
+		DISPATCH(ctx, uplink_down, u);
 	}
 }
 
@@ -247,18 +316,17 @@ void cl_uplink_addr(struct cl_ctx *ctx, int ifindex, int family,
 		}
 	}
 	ctx->dirty = true;
-	if (was && !add && any_usable(u) && ctx->policy->uplink_down) {
+	if (was && !add && any_usable(u)) {
 		/* Lost one family but the other remains: still drop its subflows. */
-		ctx->policy->uplink_down(ctx, u);
-		if (ctx->policy->uplink_up)
-			ctx->policy->uplink_up(ctx, u);
+		DISPATCH(ctx, uplink_down, u);
+		DISPATCH(ctx, uplink_up, u);
 		return;
 	}
 	if (!was && add && any_usable(u))
 		u->up_since = ctx->now;
 	uplink_transition(ctx, u, was);
-	if (was && add && ctx->policy->uplink_up)
-		ctx->policy->uplink_up(ctx, u); /* a new family may add subflows */
+	if (was && add)
+		DISPATCH(ctx, uplink_up, u); /* a new family may add subflows */
 }
 
 void cl_uplink_gone(struct cl_ctx *ctx, int ifindex)
@@ -305,12 +373,78 @@ static struct cl_remote *remote_add(struct cl_conn *c, uint8_t id)
 	return r;
 }
 
-bool cl_remote_usable(const struct cl_conn *c, const struct cl_remote *r)
+/* ---- attributes --------------------------------------------------------- */
+
+const char *cl_attr_str(const struct cl_attr *a, char *buf, size_t len)
+{
+	static const char *const src[] = {"none", "config", "wire", "wire-draft"};
+	if (!a->source) {
+		snprintf(buf, len, "no attributes");
+		return buf;
+	}
+	snprintf(buf, len, "prio %u, community %u%s, %s", a->prio, a->community,
+		 a->backup ? ", backup" : "", src[a->source & 3]);
+	return buf;
+}
+
+int cl_remote_rank(const struct cl_remote *r)
+{
+	if (!r->attr.source)
+		return 8; /* the draft's legacy peer: not a backup, priority 0 */
+	return (r->attr.backup ? 0 : 8) + r->attr.prio;
+}
+
+int cl_community_key(const struct cl_remote *r)
+{
+	return r->attr.source ? r->attr.community : 256 + r->id;
+}
+
+static struct cl_attr attr_from_octet(uint8_t octet, uint8_t source)
+{
+	struct cl_attr a = {.source = source,
+			    .backup = addr_attr_backup(octet) != 0,
+			    .prio = (uint8_t)addr_attr_prio(octet),
+			    .community = (uint8_t)addr_attr_community(octet)};
+	return a;
+}
+
+static bool attr_same(const struct cl_attr *a, const struct cl_attr *b)
+{
+	return a->source == b->source && a->backup == b->backup && a->prio == b->prio &&
+	       a->community == b->community;
+}
+
+/* The config's stand-in for r's address, if any. */
+static void attr_static(const struct cl_ctx *ctx, struct cl_remote *r)
+{
+	for (unsigned i = 0; i < ctx->cfg.n_static_attrs; i++) {
+		const struct cl_static_attr *st = &ctx->cfg.static_attrs[i];
+		if (st->family == r->family && mptcp_pm_nl_inaddr_eq(r->family, &st->addr, &r->addr)) {
+			r->attr = st->attr;
+			r->attr.source = CL_ATTR_CONFIG;
+			return;
+		}
+	}
+}
+
+/*
+ * Remotes of another family: a dual-stack (IPv6, not v6-only) MPTCP socket
+ * may carry IPv4 subflows, which the kernel allows; an IPv4 socket cannot
+ * carry IPv6 ones. Attempted only with cross_family.
+ */
+static bool family_ok(const struct cl_ctx *ctx, const struct cl_conn *c, int family)
+{
+	if (family == c->family)
+		return true;
+	return ctx && ctx->cfg.cross_family && c->family == AF_INET6 && family == AF_INET;
+}
+
+bool cl_remote_usable(const struct cl_ctx *ctx, const struct cl_conn *c,
+		      const struct cl_remote *r)
 {
 	if (!r->used || r->removed)
 		return false;
-	/* v4 subflows on a v6 connection are possible but not attempted. */
-	if (r->family != c->family)
+	if (!family_ok(ctx, c, r->family))
 		return false;
 	if (r->initial && c->deny_join_id0)
 		return false; /* RFC 8684 C bit: MUST NOT join the initial addr/port */
@@ -341,6 +475,28 @@ struct cl_subflow *cl_subflow_find(struct cl_conn *c, const struct cl_uplink *u,
 		if (sf_live(sf) && sf_to(sf, r) && sf_from(sf, u))
 			return sf;
 	}
+	return NULL;
+}
+
+unsigned cl_conn_live_subflows(const struct cl_conn *c)
+{
+	unsigned n = 0;
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++)
+		if (sf_live(&c->subflows[i]))
+			n++;
+	return n;
+}
+
+struct cl_remote *cl_subflow_remote(struct cl_conn *c, const struct cl_subflow *sf)
+{
+	for (int i = 0; i < CL_MAX_REMOTES; i++)
+		if (c->remotes[i].used && sf_to(sf, &c->remotes[i]))
+			return &c->remotes[i];
+	/* The initial subflow's remote is id 0 even if announced again under another id. */
+	if (sf->initial)
+		for (int i = 0; i < CL_MAX_REMOTES; i++)
+			if (c->remotes[i].used && c->remotes[i].initial)
+				return &c->remotes[i];
 	return NULL;
 }
 
@@ -396,6 +552,8 @@ static struct cl_conn *conn_from_event(struct cl_ctx *ctx,
 		if (!c)
 			return NULL;
 		c->token = ev->token;
+		c->bk.target_id = c->bk.standby_id = -1;
+		c->bk.lost_community = c->bk.lost_rem_id = -1;
 		c->next = ctx->conns;
 		ctx->conns = c;
 	}
@@ -407,12 +565,18 @@ static struct cl_conn *conn_from_event(struct cl_ctx *ctx,
 	if (ev->flags & MPTCP_PM_EV_FLAG_DENY_JOIN_ID0)
 		c->deny_join_id0 = true;
 
-	struct cl_remote *r = remote_add(c, 0);
+	struct cl_remote *r = remote_find(c, 0);
+	bool fresh = !r;
+	if (!r)
+		r = remote_add(c, 0);
 	if (r) {
 		r->family = ev->family;
 		r->addr = ev->daddr;
 		r->port = ev->dport;
 		r->initial = true;
+		r->told = true; /* the initial address reaches units with conn_established */
+		if (fresh)
+			attr_static(ctx, r);
 	}
 	/* The initial subflow is the kernel's, but it occupies its uplink. */
 	struct cl_subflow *sf = NULL;
@@ -465,6 +629,159 @@ static const char *uplink_name(struct cl_ctx *ctx, int ifindex)
 	return u ? u->name : "?";
 }
 
+/* ---- wire attributes ------------------------------------------------------ */
+
+/* Tell units about an announced address (now that its attributes are settled). */
+static void announce_to_units(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
+{
+	r->attr_deadline = 0;
+	/* Before ESTABLISHED the units hear of it right after conn_established. */
+	if (r->told || !c->established)
+		return;
+	r->told = true;
+	DISPATCH(ctx, addr_announced, c, r);
+}
+
+/* r got attributes (wire or config): record, and wake whoever waits for them. */
+static void remote_set_attr(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r,
+			    const struct cl_attr *a)
+{
+	char buf[80], ip[64];
+	/* The wire wins over the config stand-in, never the other way round. */
+	if (a->source == CL_ATTR_CONFIG && r->attr.source >= CL_ATTR_WIRE)
+		return;
+	if (attr_same(&r->attr, a)) {
+		if (r->attr_deadline)
+			announce_to_units(ctx, c, r);
+		return;
+	}
+	bool had = r->attr.source != CL_ATTR_NONE;
+	r->attr = *a;
+	ctx->dirty = true;
+	if (had)
+		ctx->attr_stats.changed++;
+	logf_(ctx, "attributes", c->token, "conn 0x%08x address id %u %s: %s", c->token, r->id,
+	      mptcp_pm_nl_inaddr_str(r->family, &r->addr, ip, sizeof(ip)),
+	      cl_attr_str(&r->attr, buf, sizeof(buf)));
+	if (r->attr_deadline) {
+		announce_to_units(ctx, c, r);
+		return;
+	}
+	if (r->told && c->established)
+		DISPATCH(ctx, addr_attrs, c, r);
+}
+
+static bool conn_has_tuple(const struct cl_conn *c, int family,
+			   const union mptcp_pm_nl_inaddr *peer, const union mptcp_pm_nl_inaddr *us,
+			   uint16_t peer_port, uint16_t our_port)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		const struct cl_subflow *sf = &c->subflows[i];
+		if (sf->used && sf->family == family && sf->rport == peer_port &&
+		    sf->lport == our_port && mptcp_pm_nl_inaddr_eq(family, &sf->raddr, peer) &&
+		    mptcp_pm_nl_inaddr_eq(family, &sf->laddr, us))
+			return true;
+	}
+	return false;
+}
+
+static void conn_take_attr(struct cl_ctx *ctx, struct cl_conn *c, uint8_t id,
+			   const struct cl_attr *a)
+{
+	struct cl_remote *r = remote_find(c, id);
+	c->peer_attrs = true;
+	if (r) {
+		ctx->attr_stats.applied++;
+		remote_set_attr(ctx, c, r, a);
+		return;
+	}
+	/* Before ANNOUNCED (the v6 carrier, or the event not read yet): hold it. */
+	int slot = -1;
+	for (int i = 0; i < CL_MAX_REMOTES; i++) {
+		if (c->early[i].used && c->early[i].id == id) {
+			slot = i;
+			break;
+		}
+		if (slot < 0 && !c->early[i].used)
+			slot = i;
+	}
+	if (slot < 0)
+		return;
+	c->early[slot].used = true;
+	c->early[slot].id = id;
+	c->early[slot].attr = *a;
+	ctx->attr_stats.early++;
+}
+
+void cl_on_attr(struct cl_ctx *ctx, uint32_t token, int family,
+		const union mptcp_pm_nl_inaddr *saddr, const union mptcp_pm_nl_inaddr *daddr,
+		uint16_t sport, uint16_t dport, uint8_t id, uint8_t octet, uint8_t source)
+{
+	struct cl_attr a = attr_from_octet(octet, source);
+	struct cl_conn *c = token ? cl_conn_find(ctx, token) : NULL;
+
+	ctx->attr_stats.pairs++;
+	for (struct cl_conn *k = ctx->conns; k && !c && !token; k = k->next)
+		if (conn_has_tuple(k, family, saddr, daddr, sport, dport))
+			c = k;
+	if (c) {
+		conn_take_attr(ctx, c, id, &a);
+		return;
+	}
+	/* No connection yet (the SYN/ACK's id 0 precedes CREATED): keep it a while. */
+	int slot = 0;
+	for (int i = 0; i < CL_MAX_ORPHANS; i++) {
+		if (!ctx->orphans[i].used) {
+			slot = i;
+			break;
+		}
+		if (ctx->orphans[i].at < ctx->orphans[slot].at)
+			slot = i;
+	}
+	struct cl_orphan *o = &ctx->orphans[slot];
+	if (o->used)
+		ctx->attr_stats.expired++;
+	memset(o, 0, sizeof(*o));
+	o->used = true;
+	o->at = ctx->now;
+	o->token = token;
+	o->family = family;
+	o->saddr = *saddr;
+	o->daddr = *daddr;
+	o->sport = sport;
+	o->dport = dport;
+	o->id = id;
+	o->attr = a;
+	ctx->attr_stats.orphaned++;
+}
+
+/* A connection appeared or learnt its tuple: claim the attributes held for it. */
+static void claim_orphans(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	for (int i = 0; i < CL_MAX_ORPHANS; i++) {
+		struct cl_orphan *o = &ctx->orphans[i];
+		if (!o->used)
+			continue;
+		if (o->token ? o->token != c->token
+			     : !conn_has_tuple(c, o->family, &o->saddr, &o->daddr, o->sport, o->dport))
+			continue;
+		o->used = false;
+		conn_take_attr(ctx, c, o->id, &o->attr);
+	}
+}
+
+/* Orphans nobody claimed within 5 s are dropped (counted). */
+static void expire_orphans(struct cl_ctx *ctx)
+{
+	for (int i = 0; i < CL_MAX_ORPHANS; i++)
+		if (ctx->orphans[i].used && ctx->now - ctx->orphans[i].at > 5.0) {
+			ctx->orphans[i].used = false;
+			ctx->attr_stats.expired++;
+		}
+}
+
+/* ---- kernel events ---------------------------------------------------------- */
+
 void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 {
 	char a[64], b[64];
@@ -478,23 +795,30 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		if (ev->server_side)
 			return; /* we only steer connections we opened */
 		c = conn_from_event(ctx, ev);
-		if (!c || ev->type == MPTCP_EVENT_CREATED)
+		if (!c)
+			return;
+		claim_orphans(ctx, c);
+		if (ev->type == MPTCP_EVENT_CREATED)
 			return;
 		c->established = true;
 		logf_(ctx, "conn", c->token, "conn 0x%08x established %s -> %s%s",
 		      c->token, ep_str(c->family, &c->laddr, c->lport, a, sizeof(a)),
 		      ep_str(c->family, &c->raddr, c->rport, b, sizeof(b)),
 		      c->deny_join_id0 ? " (deny-join-id0)" : "");
-		if (ctx->policy->conn_established)
-			ctx->policy->conn_established(ctx, c);
+		DISPATCH(ctx, conn_established, c);
+		/* Addresses announced before ESTABLISHED whose attributes are settled. */
+		for (int i = 0; i < CL_MAX_REMOTES; i++) {
+			r = &c->remotes[i];
+			if (r->used && !r->initial && !r->told && !r->attr_deadline)
+				announce_to_units(ctx, c, r);
+		}
 		return;
 	case MPTCP_EVENT_CLOSED:
 		c = cl_conn_find(ctx, ev->token);
 		if (!c)
 			return;
 		logf_(ctx, "conn", c->token, "conn 0x%08x closed", c->token);
-		if (ctx->policy->conn_closed)
-			ctx->policy->conn_closed(ctx, c);
+		DISPATCH(ctx, conn_closed, c);
 		conn_free(ctx, c);
 		ctx->dirty = true;
 		return;
@@ -516,10 +840,29 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		/* No port in ADD_ADDR means the connection's remote port. */
 		r->port = ev->has_dport && ev->dport ? ev->dport : c->rport;
 		ctx->dirty = true;
-		logf_(ctx, "announced", c->token, "conn 0x%08x peer announced id %u %s",
-		      c->token, r->id, ep_str(r->family, &r->addr, r->port, a, sizeof(a)));
-		if (c->established && ctx->policy->addr_announced)
-			ctx->policy->addr_announced(ctx, c, r);
+		attr_static(ctx, r);
+		for (int i = 0; i < CL_MAX_REMOTES; i++)
+			if (c->early[i].used && c->early[i].id == r->id) {
+				c->early[i].used = false;
+				r->attr = c->early[i].attr;
+				ctx->attr_stats.applied++;
+			}
+		{
+			char ab[80];
+			logf_(ctx, "announced", c->token, "conn 0x%08x peer announced id %u %s (%s)",
+			      c->token, r->id, ep_str(r->family, &r->addr, r->port, a, sizeof(a)),
+			      cl_attr_str(&r->attr, ab, sizeof(ab)));
+		}
+		/*
+		 * Units that decide by attributes wait a little for the wire's
+		 * (an IPv6 ADD_ADDR's travel on the next segment) unless known.
+		 */
+		if (ctx->needs_attrs && ctx->cfg.wire_attrs && ctx->cfg.attr_wait_ms &&
+		    r->attr.source < CL_ATTR_WIRE) {
+			r->attr_deadline = ctx->now + ctx->cfg.attr_wait_ms / 1000.0;
+			return;
+		}
+		announce_to_units(ctx, c, r);
 		return;
 	case MPTCP_EVENT_REMOVED:
 		c = cl_conn_find(ctx, ev->token);
@@ -529,8 +872,7 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		ctx->dirty = true;
 		logf_(ctx, "removed", c->token, "conn 0x%08x peer removed id %u",
 		      c->token, r->id);
-		if (ctx->policy->addr_removed)
-			ctx->policy->addr_removed(ctx, c, r);
+		DISPATCH(ctx, addr_removed, c, r);
 		return;
 	case MPTCP_EVENT_SUB_ESTABLISHED:
 		c = cl_conn_find(ctx, ev->token);
@@ -555,6 +897,7 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		sf->lport = ev->sport;
 		sf->loc_id = ev->loc_id;
 		sf->rem_id = ev->rem_id;
+		sf->peer_backup = ev->backup;
 		if (!sf->ifindex) {
 			struct cl_uplink *u = uplink_by_addr(ctx, ev->family, &ev->saddr);
 			sf->ifindex = u ? u->ifindex : ev->ifindex;
@@ -562,20 +905,21 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		sf->state = CL_SF_ESTABLISHED;
 		sf->attempts = 0;
 		sf->last_error = 0;
+		sf->peer_closed = sf->gave_up = false;
 		sf->established_at = ctx->now;
 		ctx->dirty = true;
 		{
 			struct cl_uplink *u = cl_uplink_by_ifindex(ctx, sf->ifindex);
 			double since_up = u ? ctx->now - u->up_since : -1;
 			logf_(ctx, "subflow", c->token,
-			      "conn 0x%08x subflow established %s %s -> %s (%.3f s after uplink up)",
+			      "conn 0x%08x subflow established %s %s -> %s%s (%.3f s after uplink up)",
 			      c->token, uplink_name(ctx, sf->ifindex),
 			      ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a)),
 			      ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b)),
-			      since_up);
+			      sf->backup ? " backup" : "", since_up);
 		}
-		if (ctx->policy->subflow_established)
-			ctx->policy->subflow_established(ctx, c, sf);
+		claim_orphans(ctx, c); /* attributes seen on this subflow before we knew its port */
+		DISPATCH(ctx, subflow_established, c, sf);
 		return;
 	case MPTCP_EVENT_SUB_CLOSED:
 		c = cl_conn_find(ctx, ev->token);
@@ -589,12 +933,14 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		      ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a)),
 		      ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b)),
 		      ev->error ? ": " : "", ev->error ? strerror(ev->error) : "");
+		bool was_live = sf->state != CL_SF_CLOSED;
 		sf->state = CL_SF_CLOSED;
 		if (ev->error)
 			sf->last_error = ev->error;
+		else if (!sf->closing_by_us && was_live)
+			sf->peer_closed = true;
 		ctx->dirty = true;
-		if (ctx->policy->subflow_closed)
-			ctx->policy->subflow_closed(ctx, c, sf, ev->error);
+		DISPATCH(ctx, subflow_closed, c, sf, ev->error);
 		return;
 	default:
 		return;
@@ -625,6 +971,8 @@ static int sf_create(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
 	char a[64];
 
 	fill_local(ctx, u, sf->family, &l);
+	if (sf->backup)
+		l.flags |= MPTCP_PM_ADDR_FLAG_BACKUP; /* MP_JOIN SYN with B set */
 	rem.family = sf->family;
 	rem.addr = sf->raddr;
 	rem.port = sf->rport;
@@ -653,8 +1001,8 @@ static int sf_create(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
 	ctx->dirty = true;
 	if (rc == 0) {
 		sf->state = CL_SF_CONNECTING;
-		cl_decide(ctx, c->token, "created subflow %s \u2192 %s: %s", u->name, a,
-			  reason);
+		cl_decide(ctx, c->token, "created subflow %s \u2192 %s: %s%s", u->name, a,
+			  reason, sf->backup ? " [backup]" : "");
 		return 0;
 	}
 	sf->last_error = -rc;
@@ -665,18 +1013,44 @@ static int sf_create(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
 	return rc;
 }
 
-int cl_subflow_open(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
-		    struct cl_remote *r, const char *reason)
+bool cl_admit(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+	      struct cl_remote *r, char *why, size_t len)
 {
-	char a[64];
-	if (!cl_uplink_usable(u, r->family) || !cl_remote_usable(c, r))
+	for (unsigned i = 0; i < ctx->n_units; i++)
+		if (ctx->units[i]->admit && !ctx->units[i]->admit(ctx, c, u, r, why, len))
+			return false;
+	return true;
+}
+
+bool cl_want_backup(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
+{
+	for (unsigned i = 0; i < ctx->n_units; i++)
+		if (ctx->units[i]->backup && ctx->units[i]->backup(ctx, c, r) == 1)
+			return true;
+	return false;
+}
+
+int cl_subflow_open_flag(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+			 struct cl_remote *r, int backup, const char *reason)
+{
+	char a[64], why[160] = "";
+	if (!cl_uplink_usable(u, r->family) || !cl_remote_usable(ctx, c, r))
 		return -EINVAL;
 	if (cl_subflow_find(c, u, r))
 		return -EEXIST;
+	ep_str(r->family, &r->addr, r->port, a, sizeof(a));
+	if (!cl_admit(ctx, c, u, r, why, sizeof(why))) {
+		/* Logged once per reason and address, not on every fill. */
+		if (strncmp(r->refused, why, sizeof(r->refused) - 1)) {
+			snprintf(r->refused, sizeof(r->refused), "%s", why);
+			cl_decide(ctx, c->token, "no subflow %s \u2192 %s: %s", u->name, a, why);
+		}
+		return -EPERM;
+	}
+	r->refused[0] = 0;
 	if (cl_conn_extra_subflows(c) >= ctx->cfg.max_subflows) {
 		cl_decide(ctx, c->token, "no subflow %s \u2192 %s: max_subflows %u reached",
-			  u->name, ep_str(r->family, &r->addr, r->port, a, sizeof(a)),
-			  ctx->cfg.max_subflows);
+			  u->name, a, ctx->cfg.max_subflows);
 		return -ENOSPC;
 	}
 	struct cl_subflow *sf = sf_slot(c, u, r);
@@ -688,9 +1062,170 @@ int cl_subflow_open(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
 	sf->raddr = r->addr;
 	sf->rport = r->port;
 	sf->rem_id = r->id;
+	sf->backup = backup < 0 ? cl_want_backup(ctx, c, r) : backup != 0;
+	sf->failover = sf->standby = sf->peer_closed = sf->gave_up = false;
 	if (fresh)
 		sf->attempts = 0; /* a new reason to connect resets the budget */
 	return sf_create(ctx, c, u, sf, reason);
+}
+
+int cl_subflow_open(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+		    struct cl_remote *r, const char *reason)
+{
+	return cl_subflow_open_flag(ctx, c, u, r, -1, reason);
+}
+
+int cl_subflow_set_backup(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf,
+			  bool backup, const char *reason)
+{
+	struct mptcp_pm_nl_addr l = {0}, rem = {0};
+	char a[64], b[64];
+	int rc;
+
+	if (sf->backup == backup || sf->state != CL_SF_ESTABLISHED)
+		return 0;
+	if (!ctx->exec.set_backup)
+		return -EOPNOTSUPP;
+	l.family = rem.family = sf->family;
+	l.addr = sf->laddr;
+	l.port = sf->lport;
+	l.id = sf->loc_id;
+	rem.addr = sf->raddr;
+	rem.port = sf->rport;
+	rc = ctx->exec.set_backup(ctx, c->token, &l, &rem, backup);
+	ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a));
+	ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b));
+	if (rc) {
+		cl_decide(ctx, c->token, "could not mark subflow %s \u2192 %s %s (%s): %s", a, b,
+			  backup ? "backup" : "active", strerror(-rc), reason);
+		return rc;
+	}
+	sf->backup = backup;
+	ctx->dirty = true;
+	cl_decide(ctx, c->token, "marked subflow %s %s \u2192 %s %s (MP_PRIO): %s",
+		  uplink_name(ctx, sf->ifindex), a, b, backup ? "backup" : "active", reason);
+	return 0;
+}
+
+int cl_subflow_nudge(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
+{
+	struct mptcp_pm_nl_addr l = {0}, rem = {0};
+	if (sf->state != CL_SF_ESTABLISHED || !ctx->exec.set_backup)
+		return -EINVAL;
+	l.family = rem.family = sf->family;
+	l.addr = sf->laddr;
+	l.port = sf->lport;
+	l.id = sf->loc_id;
+	rem.addr = sf->raddr;
+	rem.port = sf->rport;
+	return ctx->exec.set_backup(ctx, c->token, &l, &rem, sf->backup);
+}
+
+void cl_reflag(struct cl_ctx *ctx, struct cl_conn *c, const char *why)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		struct cl_remote *r;
+		if (!sf->used || sf->state != CL_SF_ESTABLISHED || !(r = cl_subflow_remote(c, sf)))
+			continue;
+		bool want = cl_want_backup(ctx, c, r);
+		if (want != sf->backup)
+			cl_subflow_set_backup(ctx, c, sf, want, why);
+	}
+}
+
+/* ---- filling: the spread unit's engine, shaped by the others' admit() --- */
+
+/* Remotes best first: rank (non-backup, priority), then id. */
+static int remote_order(struct cl_conn *c, struct cl_remote **out)
+{
+	int n = 0;
+	for (int i = 0; i < CL_MAX_REMOTES; i++)
+		if (c->remotes[i].used)
+			out[n++] = &c->remotes[i];
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0; k--) {
+			struct cl_remote *x = out[k - 1], *y = out[k];
+			int rx = cl_remote_rank(x), ry = cl_remote_rank(y);
+			if (rx > ry || (rx == ry && x->id <= y->id))
+				break;
+			out[k - 1] = y;
+			out[k] = x;
+		}
+	return n;
+}
+
+static unsigned live_on_uplink(const struct cl_conn *c, const struct cl_uplink *u)
+{
+	unsigned n = 0;
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++)
+		if (sf_live(&c->subflows[i]) && sf_from(&c->subflows[i], u))
+			n++;
+	return n;
+}
+
+/* Uplinks with fewer of c's subflows first (diversity when units limit the count). */
+static int uplink_order(struct cl_ctx *ctx, const struct cl_conn *c, struct cl_uplink **out)
+{
+	int n = 0;
+	unsigned load[CL_MAX_UPLINKS];
+	for (int i = 0; i < CL_MAX_UPLINKS; i++)
+		if (ctx->uplinks[i].used) {
+			load[n] = live_on_uplink(c, &ctx->uplinks[i]);
+			out[n++] = &ctx->uplinks[i];
+		}
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && load[k - 1] > load[k]; k--) {
+			unsigned t = load[k - 1];
+			struct cl_uplink *x = out[k - 1];
+			load[k - 1] = load[k];
+			out[k - 1] = out[k];
+			load[k] = t;
+			out[k] = x;
+		}
+	return n;
+}
+
+/* An entry u -> r that filling must leave alone (closed by the peer, given up). */
+static bool sf_left_alone(struct cl_conn *c, const struct cl_uplink *u, const struct cl_remote *r)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		const struct cl_subflow *sf = &c->subflows[i];
+		if (sf->used && !sf->initial && sf->state == CL_SF_CLOSED && sf_to(sf, r) &&
+		    sf_from(sf, u) && (sf->peer_closed || sf->gave_up))
+			return true;
+	}
+	return false;
+}
+
+void cl_fill(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *only, const char *why)
+{
+	struct cl_remote *rs[CL_MAX_REMOTES];
+	struct cl_uplink *us[CL_MAX_UPLINKS];
+	char reason[200];
+
+	if (!c->established)
+		return;
+	int nr = remote_order(c, rs);
+	for (int i = 0; i < nr; i++) {
+		struct cl_remote *r = rs[i];
+		if (!cl_remote_usable(ctx, c, r) || (!r->initial && !r->told))
+			continue;
+		int nu = uplink_order(ctx, c, us);
+		for (int k = 0; k < nu; k++) {
+			struct cl_uplink *u = us[k];
+			if (only && u != only)
+				continue;
+			if (!cl_uplink_usable(u, r->family) || cl_subflow_find(c, u, r))
+				continue;
+			/* Re-open what the peer closed or retries gave up on only when the uplink returns. */
+			if (!only && sf_left_alone(c, u, r))
+				continue;
+			snprintf(reason, sizeof(reason), "%s, uplink %s had none",
+				 why ? why : r->initial ? "initial address" : "announced address", u->name);
+			cl_subflow_open(ctx, c, u, r, reason);
+		}
+	}
 }
 
 int cl_subflow_close(struct cl_ctx *ctx, struct cl_conn *c,
@@ -725,6 +1260,7 @@ bool cl_subflow_retry_later(struct cl_ctx *ctx, struct cl_conn *c,
 	ep_str(sf->family, &sf->raddr, sf->rport, a, sizeof(a));
 	if (sf->attempts >= ctx->cfg.retry_max) {
 		sf->state = CL_SF_CLOSED;
+		sf->gave_up = true;
 		cl_decide(ctx, c->token, "gave up on subflow %s \u2192 %s after %u attempts (%s)",
 			  uplink_name(ctx, sf->ifindex), a, sf->attempts, why);
 		return false;
@@ -758,6 +1294,27 @@ void cl_routes_changed(struct cl_ctx *ctx)
 double cl_tick(struct cl_ctx *ctx)
 {
 	double next = -1;
+	expire_orphans(ctx);
+	/* Announced addresses whose attributes did not come in time: decide without. */
+	for (struct cl_conn *c = ctx->conns; c; c = c->next)
+		for (int i = 0; i < CL_MAX_REMOTES; i++) {
+			struct cl_remote *r = &c->remotes[i];
+			if (!r->used || !r->attr_deadline)
+				continue;
+			if (r->attr_deadline <= ctx->now) {
+				char ip[64];
+				ctx->attr_stats.waited_out++;
+				cl_decide(ctx, c->token, "address id %u %s: no attributes within %u ms, %s",
+					  r->id, mptcp_pm_nl_inaddr_str(r->family, &r->addr, ip, sizeof(ip)),
+					  ctx->cfg.attr_wait_ms,
+					  r->attr.source ? "using the config's" : "treated as a plain address");
+				announce_to_units(ctx, c, r);
+				continue;
+			}
+			double d = r->attr_deadline - ctx->now;
+			if (next < 0 || d < next)
+				next = d;
+		}
 	for (struct cl_conn *c = ctx->conns; c; c = c->next) {
 		for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 			struct cl_subflow *sf = &c->subflows[i];
@@ -774,13 +1331,22 @@ double cl_tick(struct cl_ctx *ctx)
 			for (int k = 0; k < CL_MAX_REMOTES && !r; k++)
 				if (c->remotes[k].used && sf_to(sf, &c->remotes[k]))
 					r = &c->remotes[k];
-			if (!cl_uplink_usable(u, sf->family) || !r || !cl_remote_usable(c, r)) {
+			if (!cl_uplink_usable(u, sf->family) || !r || !cl_remote_usable(ctx, c, r)) {
 				/* Uplink gone: its return will bring the subflow back. */
 				sf->state = CL_SF_CLOSED;
 				ctx->dirty = true;
 				continue;
 			}
-			char why[96];
+			char why[160], a[64];
+			/* Not counted as live while the units judge it. */
+			sf->state = CL_SF_CLOSED;
+			if (!cl_admit(ctx, c, u, r, why, sizeof(why))) {
+				/* The units changed their mind meanwhile (a failover replaced it). */
+				cl_decide(ctx, c->token, "dropped the retry of subflow %s \u2192 %s: %s",
+					  u->name, ep_str(r->family, &r->addr, r->port, a, sizeof(a)), why);
+				ctx->dirty = true;
+				continue;
+			}
 			snprintf(why, sizeof(why), "retry %u/%u after %s", sf->attempts,
 				 ctx->cfg.retry_max,
 				 sf->last_error ? strerror(sf->last_error) : "failure");

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/attr_bpf.h"
 #include "client/client_int.h"
 #include "util.h"
 
@@ -71,6 +72,36 @@ static int exec_destroy(struct cl_ctx *ctx, uint32_t token,
 	int rc = mptcp_pm_nl_subflow_destroy(&d->pm, token, l, r);
 	if (rc && d->pm.errmsg[0])
 		mplb_dbg("SUBFLOW_DESTROY: %s", d->pm.errmsg);
+	return rc;
+}
+
+static int exec_set_backup(struct cl_ctx *ctx, uint32_t token,
+			   const struct mptcp_pm_nl_addr *l,
+			   const struct mptcp_pm_nl_addr *r, bool backup)
+{
+	struct client_daemon *d = ctx->exec.data;
+	int rc = mptcp_pm_nl_set_flags(&d->pm, token, l, r, backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0);
+	if (rc && d->pm.errmsg[0])
+		mplb_dbg("SET_FLAGS: %s", d->pm.errmsg);
+	return rc;
+}
+
+/*
+ * Tell the peer a local address is gone. For ids other than 0 the kernel's
+ * REMOVE does it (the dead subflow was destroyed first, so the RM_ADDR rides
+ * on a live one). For id 0 the kernel needs a subflow with local id 0 to
+ * exist and then sends on the first subflow able to send, which is that dead
+ * one: the egress program adds the RM_ADDR to live ACKs instead.
+ */
+static int exec_withdraw(struct cl_ctx *ctx, uint32_t token, uint8_t loc_id)
+{
+	struct client_daemon *d = ctx->exec.data;
+	int rc;
+	if (loc_id == 0 && d->attr)
+		return client_attr_withdraw(d->attr, token, 0, 3);
+	rc = mptcp_pm_nl_remove(&d->pm, token, loc_id);
+	if (rc && d->pm.errmsg[0])
+		mplb_dbg("REMOVE id %u: %s", loc_id, d->pm.errmsg);
 	return rc;
 }
 
@@ -302,12 +333,50 @@ static int rtnl_open(struct client_daemon *d)
 	return rc;
 }
 
+/* ---- attributes from the wire -------------------------------------------- */
+
+static void on_attr_record(const struct attr_event *ev, void *data)
+{
+	struct client_daemon *d = data;
+	union mptcp_pm_nl_inaddr peer, us;
+	int family = ev->family == 4 ? AF_INET : AF_INET6;
+
+	memset(&peer, 0, sizeof(peer));
+	memset(&us, 0, sizeof(us));
+	memcpy(&peer, ev->saddr, family == AF_INET ? 4 : 16);
+	memcpy(&us, ev->daddr, family == AF_INET ? 4 : 16);
+	for (unsigned i = 0; i < ev->n && i < ADDR_ATTR_MAX_PAIRS; i++)
+		cl_on_attr(&d->ctx, ev->token, family, &peer, &us, ev->sport, ev->dport, ev->ids[i],
+			   ev->attrs[i], ev->source == ATTR_SRC_DRAFT ? CL_ATTR_WIRE_DRAFT : CL_ATTR_WIRE);
+}
+
+/* Attach the attribute programs to every allowed uplink, detach from gone ones. */
+static void attr_sync_uplinks(struct client_daemon *d)
+{
+	if (!d->attr)
+		return;
+	for (int i = 0; i < CL_MAX_UPLINKS; i++) {
+		struct cl_uplink *u = &d->ctx.uplinks[i];
+		if (u->used && u->allowed)
+			client_attr_attach(d->attr, u->ifindex, u->name);
+	}
+}
+
 /* ---- the loop ---------------------------------------------------------- */
 
 static void on_event(const struct mptcp_pm_nl_event *ev, void *data)
 {
 	struct client_daemon *d = data;
 	mplb_dbg("event %s token 0x%08x", mptcp_pm_nl_event_name(ev->type), ev->token);
+	/*
+	 * Attributes travel in the segment that carries the ADD_ADDR (or the
+	 * SYN/ACK): the ring buffer has them before the kernel's event, so read
+	 * it first and the units decide with them.
+	 */
+	if (d->attr)
+		client_attr_poll(d->attr);
+	if (ev->type == MPTCP_EVENT_CLOSED && d->attr)
+		client_attr_forget(d->attr, ev->token);
 	cl_on_pm_event(&d->ctx, ev);
 }
 
@@ -334,7 +403,8 @@ static int check_kernel(void)
 
 int client_daemon_run(struct client_daemon *d)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
+	int npfd = 3;
 	sigset_t mask;
 	int sfd, rc = 1;
 	bool pm_switched = false;
@@ -346,9 +416,14 @@ int client_daemon_run(struct client_daemon *d)
 	if (check_kernel())
 		return 1;
 
-	struct cl_executor exec = {exec_create, exec_destroy, exec_route_ok, exec_log, d};
-	cl_ctx_init(&d->ctx, &d->cfg, d->policy, &exec);
+	struct cl_executor exec = {exec_create, exec_destroy, exec_route_ok, exec_log, d,
+				   exec_set_backup, exec_withdraw};
+	cl_ctx_init(&d->ctx, &d->cfg, d->units[0], &exec);
+	for (unsigned i = 1; i < d->n_units; i++)
+		cl_ctx_add_unit(&d->ctx, d->units[i]);
 	d->ctx.now = now_sec();
+	if (d->cfg.wire_attrs && client_attr_open(&d->attr, on_attr_record, d))
+		d->attr = NULL; /* warned: config stand-ins only */
 
 	int err = mptcp_pm_nl_open(&d->pm);
 	if (err == -ENOENT) {
@@ -383,6 +458,7 @@ int client_daemon_run(struct client_daemon *d)
 		mplb_err("cannot watch interfaces (rtnetlink): %s", strerror(-err));
 		goto out;
 	}
+	attr_sync_uplinks(d);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -396,11 +472,13 @@ int client_daemon_run(struct client_daemon *d)
 	}
 
 	{
-		char msg[256];
+		char msg[400], units[160];
 		snprintf(msg, sizeof(msg),
-			 "running (policy %s, max_subflows %u, path_manager %s -> userspace%s%s)",
-			 d->policy->name, d->cfg.max_subflows, d->old_pm,
-			 d->netns[0] ? ", netns " : "", d->netns);
+			 "running (policy %s, max_subflows %u, path_manager %s -> userspace%s%s, "
+			 "peer attributes %s)",
+			 cl_policy_names(&d->ctx, units, sizeof(units)), d->cfg.max_subflows, d->old_pm,
+			 d->netns[0] ? ", netns " : "", d->netns,
+			 d->attr ? "from the wire" : d->cfg.n_static_attrs ? "from the config only" : "off");
 		exec_log(&d->ctx, "start", 0, msg);
 	}
 	client_state_save(d);
@@ -408,13 +486,19 @@ int client_daemon_run(struct client_daemon *d)
 	pfd[0] = (struct pollfd){.fd = mptcp_pm_nl_event_fd(&d->pm), .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = mnl_socket_get_fd(d->rtnl), .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	if (d->attr)
+		pfd[npfd++] = (struct pollfd){.fd = client_attr_fd(d->attr), .events = POLLIN};
+	double last_save = 0;
 	for (;;) {
 		d->ctx.now = now_sec();
 		double next = cl_tick(&d->ctx);
-		if (d->ctx.dirty)
+		/* Counters move without model changes: refresh the state file each second. */
+		if (d->ctx.dirty || d->ctx.now - last_save > 1.0) {
 			client_state_save(d);
-		int timeout = next < 0 ? -1 : (int)(next * 1000) + 1;
-		int n = poll(pfd, 3, timeout);
+			last_save = d->ctx.now;
+		}
+		int timeout = next < 0 || next > 1.0 ? 1000 : (int)(next * 1000) + 1;
+		int n = poll(pfd, (nfds_t)npfd, timeout);
 		if (n < 0 && errno != EINTR) {
 			mplb_err("poll: %s", strerror(errno));
 			break;
@@ -430,8 +514,12 @@ int client_daemon_run(struct client_daemon *d)
 				break;
 			}
 		}
-		if (pfd[1].revents & POLLIN)
+		if (pfd[1].revents & POLLIN) {
 			rtnl_read(d, d->rtnl, false);
+			attr_sync_uplinks(d);
+		}
+		if (npfd > 3 && (pfd[3].revents & POLLIN))
+			client_attr_poll(d->attr);
 		if (pfd[0].revents & POLLIN) {
 			int got;
 			while ((got = mptcp_pm_nl_read_events(&d->pm, on_event, d)) > 0)
@@ -453,6 +541,8 @@ out:
 	if (d->rtq)
 		mnl_socket_close(d->rtq);
 	mptcp_pm_nl_close(&d->pm);
+	client_attr_close(d->attr);
+	d->attr = NULL;
 	cl_ctx_free(&d->ctx);
 	return rc;
 }

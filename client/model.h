@@ -14,12 +14,37 @@
 #include <stdint.h>
 
 #include "mptcp_pm_nl.h"
+#include "mplb/addr_attr.h"
 
 #define CL_MAX_UPLINKS 16
 #define CL_MAX_REMOTES 16
 #define CL_MAX_SUBFLOWS 32	/* per connection, closed ones included */
 #define CL_MAX_LOCAL_IDS 255
 #define CL_DECISIONS 64		/* decision log ring */
+#define CL_MAX_UNITS 6		/* policy units composed per daemon */
+#define CL_MAX_STATIC_ATTRS 32	/* [remote NAME] sections */
+#define CL_MAX_ORPHANS 32	/* wire attributes waiting for their connection */
+#define CL_MAX_LOST 4		/* local ids to withdraw after one failover */
+
+/*
+ * Attributes of a remote address (draft-duchene-mptcp-add-addr-00 §2.2-2.4):
+ * from the wire (the peer's mplb advert), or from our config as a stand-in.
+ * Unknown (source NONE) reads as the draft's legacy peer: not a backup,
+ * priority 0, a community of its own.
+ */
+enum cl_attr_source {
+	CL_ATTR_NONE = 0,
+	CL_ATTR_CONFIG,		/* [remote NAME] in the client config */
+	CL_ATTR_WIRE,		/* attribute option (kind 253, ExID 0x4d41) */
+	CL_ATTR_WIRE_DRAFT,	/* the draft's octet inside ADD_ADDR */
+};
+
+struct cl_attr {
+	uint8_t source;		/* enum cl_attr_source */
+	bool backup;
+	uint8_t prio;		/* 0..7, highest most preferred */
+	uint8_t community;	/* 0..15 */
+};
 
 /* A local interface that can carry subflows. */
 struct cl_uplink {
@@ -43,6 +68,14 @@ struct cl_remote {
 	uint16_t port;
 	bool initial;
 	bool removed;		/* the peer sent RM_ADDR */
+	struct cl_attr attr;
+	/*
+	 * Attribute-aware units decide on an announced address once its
+	 * attributes are known, or at this deadline (0 = decided/told).
+	 */
+	double attr_deadline;
+	bool told;		/* units have seen addr_announced for it */
+	char refused[120];	/* last admission refusal logged, to log each once */
 };
 
 enum cl_sf_state {
@@ -66,6 +99,12 @@ struct cl_subflow {
 	double retry_at;
 	int last_error;		/* errno of the last failure, 0 if none */
 	double created_at, established_at;
+	bool backup;		/* backup flag we asked for (MP_JOIN B, then MP_PRIO) */
+	bool peer_backup;	/* the event's backup field */
+	bool failover;		/* opened by make-after-break after a break */
+	bool standby;		/* make-before-break's standby */
+	bool peer_closed;	/* closed in order by the peer: not re-opened by filling */
+	bool gave_up;		/* retries exhausted: not re-opened by filling */
 };
 
 struct cl_conn {
@@ -76,8 +115,29 @@ struct cl_conn {
 	uint16_t lport, rport;
 	bool established;
 	bool deny_join_id0;	/* the peer set the C bit */
+	bool peer_attrs;	/* the peer sent attributes (it runs mplb advert) */
 	struct cl_remote remotes[CL_MAX_REMOTES];
 	struct cl_subflow subflows[CL_MAX_SUBFLOWS];
+	/* Wire attributes for ids not announced yet. */
+	struct {
+		bool used;
+		uint8_t id;
+		struct cl_attr attr;
+	} early[CL_MAX_REMOTES];
+	/* make-after-break / make-before-break state. */
+	struct {
+		bool broken;		/* lost the active path, nothing to fail over to yet */
+		double break_at;	/* when the active path was lost */
+		int lost_ifindex;
+		int lost_community;	/* cl_community_key() of the lost remote, -1 none */
+		int lost_rem_id;	/* the lost remote's id, -1 none */
+		int target_id;		/* failover target remote id, -1 none */
+		int target_ifindex;
+		int standby_id;		/* make-before-break standby remote id, -1 none */
+		int standby_ifindex;
+		uint8_t lost_ids[CL_MAX_LOST];	/* local ids to withdraw once failed over */
+		unsigned n_lost;
+	} bk;
 };
 
 struct cl_decision {
@@ -93,7 +153,20 @@ struct cl_config {
 	unsigned retry_cap_ms;	     /* backoff ceiling */
 	char uplinks[CL_MAX_UPLINKS][IF_NAMESIZE]; /* allow-list, empty = all */
 	unsigned n_uplinks;
-	char policy[32];
+	char policy[128];	     /* comma list of units; spread is always added last */
+	bool wire_attrs;	     /* learn the peer's attributes from the wire (BPF) */
+	unsigned attr_wait_ms;	     /* how long to wait for an announced address's attributes */
+	bool keep_non_backup;	     /* make-after/before-break keep every non-backup address, not one subflow */
+	unsigned community_subflows; /* community unit: subflows per community */
+	bool withdraw_lost;	     /* after a failover, RM_ADDR the lost local address */
+	bool cross_family;	     /* IPv4 remotes on IPv6 connections (dual-stack socket) */
+	struct cl_static_attr {
+		char name[32];
+		int family;
+		union mptcp_pm_nl_inaddr addr;
+		struct cl_attr attr;
+	} static_attrs[CL_MAX_STATIC_ATTRS]; /* [remote NAME] stand-ins */
+	unsigned n_static_attrs;
 };
 
 struct cl_ctx;
@@ -119,15 +192,34 @@ struct cl_executor {
 	void (*log)(struct cl_ctx *ctx, const char *kind, uint32_t token,
 		    const char *text);
 	void *data;
+	/* Userspace PM SET_FLAGS: the kernel sends MP_PRIO on that subflow. NULL = unsupported. */
+	int (*set_backup)(struct cl_ctx *ctx, uint32_t token,
+			  const struct mptcp_pm_nl_addr *local,
+			  const struct mptcp_pm_nl_addr *remote, bool backup);
+	/* Tell the peer local address id is gone (RM_ADDR) on a live subflow. NULL = skip. */
+	int (*withdraw_local)(struct cl_ctx *ctx, uint32_t token, uint8_t loc_id);
 };
 
 /*
- * A policy: one callback per event, mptcpd-plugin style. Each may be NULL.
- * Policies act only through the cl_* actions below, so several can be
- * stacked later (make-after-break, priorities, communities).
+ * A policy unit: one callback per event, mptcpd-plugin style. Each may be
+ * NULL. Units act only through the cl_* actions below. Several are composed
+ * (config "policy = community, priority, make-after-break"): every event goes
+ * to each unit in order, spread last; spread fills the gaps (a subflow from
+ * every uplink to every usable address), and the others shape that through
+ * admit() (may this subflow exist?) and backup() (should it carry the backup
+ * flag?), besides acting on events themselves (a failover, a re-flag).
  */
 struct cl_policy_ops {
 	const char *name;
+	/* Decisions depend on attributes: announced addresses wait attr_wait_ms for them. */
+	bool needs_attrs;
+	/* Attributes of r became known or changed after it was announced. */
+	void (*addr_attrs)(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r);
+	/* May a subflow u -> r be opened now? false, with why filled, refuses. */
+	bool (*admit)(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+		      struct cl_remote *r, char *why, size_t len);
+	/* 1: a subflow to r should be a backup; 0 no; -1 no opinion. Any 1 wins. */
+	int (*backup)(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r);
 	void (*conn_established)(struct cl_ctx *ctx, struct cl_conn *c);
 	void (*conn_closed)(struct cl_ctx *ctx, struct cl_conn *c);
 	void (*addr_announced)(struct cl_ctx *ctx, struct cl_conn *c,
@@ -145,7 +237,10 @@ struct cl_policy_ops {
 
 struct cl_ctx {
 	struct cl_config cfg;
-	const struct cl_policy_ops *policy;
+	const struct cl_policy_ops *policy;	/* the first unit (kept for callers) */
+	const struct cl_policy_ops *units[CL_MAX_UNITS];
+	unsigned n_units;
+	bool needs_attrs;		/* some unit has needs_attrs */
 	struct cl_executor exec;
 	double now;			/* set by the loop before each call */
 	struct cl_uplink uplinks[CL_MAX_UPLINKS];
@@ -158,6 +253,27 @@ struct cl_ctx {
 	struct cl_decision decisions[CL_DECISIONS];
 	unsigned n_decisions;		/* total ever; ring index = n % CL_DECISIONS */
 	bool dirty;			/* state changed since the last save */
+	/* Wire attributes that arrived before their connection's first event. */
+	struct cl_orphan {
+		bool used;
+		double at;
+		uint32_t token;
+		int family;
+		union mptcp_pm_nl_inaddr saddr, daddr; /* the peer, us */
+		uint16_t sport, dport;
+		uint8_t id;
+		struct cl_attr attr;
+	} orphans[CL_MAX_ORPHANS];
+	/* Attribute bookkeeping in the daemon (the BPF side counts its own). */
+	struct {
+		uint64_t pairs;		/* pairs received */
+		uint64_t applied;	/* ... applied to a known address */
+		uint64_t early;		/* ... held until ANNOUNCED */
+		uint64_t orphaned;	/* ... for no known connection (yet) */
+		uint64_t expired;	/* ... dropped: nothing claimed them in time */
+		uint64_t changed;	/* attributes of an address changed */
+		uint64_t waited_out;	/* addresses decided without attributes after attr_wait_ms */
+	} attr_stats;
 };
 
 void cl_config_defaults(struct cl_config *cfg);
@@ -165,8 +281,18 @@ void cl_ctx_init(struct cl_ctx *ctx, const struct cl_config *cfg,
 		 const struct cl_policy_ops *policy,
 		 const struct cl_executor *exec);
 void cl_ctx_free(struct cl_ctx *ctx);
-/* Policy by name ("spread"), NULL if unknown. */
+/* Add a policy unit after the ones there (at most CL_MAX_UNITS). 0 or -1. */
+int cl_ctx_add_unit(struct cl_ctx *ctx, const struct cl_policy_ops *unit);
+/* Policy unit by name ("spread", "make-after-break", ...), NULL if unknown. */
 const struct cl_policy_ops *cl_policy_find(const char *name);
+/*
+ * Resolve a comma list of unit names into units[] (spread appended if
+ * absent). Returns the count, or -1 with err naming the unknown unit.
+ */
+int cl_policy_resolve(const char *list, const struct cl_policy_ops **units, unsigned max,
+		      char *err, size_t errlen);
+/* "community, priority, spread" */
+const char *cl_policy_names(const struct cl_ctx *ctx, char *buf, size_t len);
 
 /* ---- inputs from the event loop (kernel events, interface changes) ---- */
 void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev);
@@ -180,6 +306,14 @@ void cl_uplink_gone(struct cl_ctx *ctx, int ifindex);
 void cl_routes_changed(struct cl_ctx *ctx);
 /* Run due retries; returns seconds until the next one (-1 = none). */
 double cl_tick(struct cl_ctx *ctx);
+/*
+ * Attributes from the wire: id of the peer's address and its attribute
+ * octet, for the connection with our token (0 = unknown: matched by the
+ * segment's addresses, peer = saddr). source: CL_ATTR_WIRE or _WIRE_DRAFT.
+ */
+void cl_on_attr(struct cl_ctx *ctx, uint32_t token, int family,
+		const union mptcp_pm_nl_inaddr *saddr, const union mptcp_pm_nl_inaddr *daddr,
+		uint16_t sport, uint16_t dport, uint8_t id, uint8_t octet, uint8_t source);
 
 /* ---- actions for policies ---- */
 bool cl_uplink_usable(const struct cl_uplink *u, int family);
@@ -189,10 +323,41 @@ struct cl_subflow *cl_subflow_find(struct cl_conn *c, const struct cl_uplink *u,
 				   const struct cl_remote *r);
 unsigned cl_conn_extra_subflows(const struct cl_conn *c);
 /* May c get subflows to r at all (family, C bit, removed)? */
-bool cl_remote_usable(const struct cl_conn *c, const struct cl_remote *r);
+bool cl_remote_usable(const struct cl_ctx *ctx, const struct cl_conn *c,
+		      const struct cl_remote *r);
 /* Open a subflow u -> r now; reason goes to the decision log. 0 or -errno. */
 int cl_subflow_open(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
 		    struct cl_remote *r, const char *reason);
+/* Same with the backup flag chosen by the caller (-1: ask the units). */
+int cl_subflow_open_flag(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+			 struct cl_remote *r, int backup, const char *reason);
+/* Would the units admit u -> r? why gets the first refusal. */
+bool cl_admit(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+	      struct cl_remote *r, char *why, size_t len);
+/* The backup flag the units want for a subflow to r. */
+bool cl_want_backup(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r);
+/* Bring every established subflow's backup flag in line (SET_FLAGS -> MP_PRIO). */
+void cl_reflag(struct cl_ctx *ctx, struct cl_conn *c, const char *why);
+/* Change one subflow's backup flag. 0 or -errno. */
+int cl_subflow_set_backup(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf,
+			  bool backup, const char *reason);
+/*
+ * Make the kernel send an ACK on sf now (SET_FLAGS with the flag unchanged:
+ * an MP_PRIO that changes nothing), e.g. to carry a pending RM_ADDR. 0 or -errno.
+ */
+int cl_subflow_nudge(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf);
+/* Live (connecting, established, retrying) subflows of c, initial included. */
+unsigned cl_conn_live_subflows(const struct cl_conn *c);
+/* The remote a subflow goes to (NULL if unknown). */
+struct cl_remote *cl_subflow_remote(struct cl_conn *c, const struct cl_subflow *sf);
+/* Rank for ordering: non-backup above backup, then priority (0..15). */
+int cl_remote_rank(const struct cl_remote *r);
+/* Community of r, or a value of its own when unknown (256 + id). */
+int cl_community_key(const struct cl_remote *r);
+/* "prio 7, community 1, backup, wire" */
+const char *cl_attr_str(const struct cl_attr *a, char *buf, size_t len);
+/* Filling (spread): open what the units admit, for every remote / uplink (NULL = all). */
+void cl_fill(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *only, const char *why);
 /* Close one of our subflows (SUBFLOW_DESTROY). */
 int cl_subflow_close(struct cl_ctx *ctx, struct cl_conn *c,
 		     struct cl_subflow *sf, const char *reason);
@@ -210,5 +375,9 @@ uint8_t cl_local_id(struct cl_ctx *ctx, int family,
 struct cl_conn *cl_conn_find(struct cl_ctx *ctx, uint32_t token);
 
 extern const struct cl_policy_ops cl_policy_spread;
+extern const struct cl_policy_ops cl_policy_make_after_break;
+extern const struct cl_policy_ops cl_policy_make_before_break;
+extern const struct cl_policy_ops cl_policy_priority;
+extern const struct cl_policy_ops cl_policy_community;
 
 #endif /* MPLB_CLIENT_MODEL_H */

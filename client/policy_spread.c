@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * "spread" policy: path diversity. For every usable remote address of a
- * connection (the initial one unless the peer set the C bit, and each
- * announced one), keep one subflow from every usable local uplink of that
- * family. Uplinks that go down lose their subflows; when they return the
- * subflows are re-created; subflows that fail while their uplink is up are
- * retried with backoff by the core.
+ * "spread" policy unit: path diversity, and the filler every composition ends
+ * with. For every usable remote address of a connection (the initial one
+ * unless the peer set the C bit, and each announced one), keep one subflow
+ * from every usable local uplink of that family, as far as the other units
+ * admit (cl_fill). Uplinks that go down lose their subflows; when they return
+ * the subflows are re-created; subflows that fail while their uplink is up
+ * are retried with backoff by the core.
  */
 #include <stdio.h>
 
@@ -19,38 +20,6 @@ static const char *ep(const struct cl_remote *r, char *buf, size_t len)
 	return buf;
 }
 
-/* Fill the gaps for remote r, from one uplink (only) or from all of them. */
-static void spread_remote(struct cl_ctx *ctx, struct cl_conn *c,
-			  struct cl_remote *r, struct cl_uplink *only,
-			  const char *why)
-{
-	char reason[160];
-	if (!cl_remote_usable(c, r))
-		return;
-	for (int i = 0; i < CL_MAX_UPLINKS; i++) {
-		struct cl_uplink *u = &ctx->uplinks[i];
-		if (only && u != only)
-			continue;
-		if (!cl_uplink_usable(u, r->family) || cl_subflow_find(c, u, r))
-			continue;
-		snprintf(reason, sizeof(reason), "%s, uplink %s had none", why, u->name);
-		cl_subflow_open(ctx, c, u, r, reason);
-	}
-}
-
-static void spread_conn(struct cl_ctx *ctx, struct cl_conn *c,
-			struct cl_uplink *only, const char *why_uplink)
-{
-	for (int i = 0; i < CL_MAX_REMOTES; i++) {
-		struct cl_remote *r = &c->remotes[i];
-		if (!r->used)
-			continue;
-		const char *why = why_uplink ? why_uplink
-				: r->initial ? "initial address" : "announced address";
-		spread_remote(ctx, c, r, only, why);
-	}
-}
-
 static void on_established(struct cl_ctx *ctx, struct cl_conn *c)
 {
 	char a[64];
@@ -61,33 +30,46 @@ static void on_established(struct cl_ctx *ctx, struct cl_conn *c)
 				  "no subflows to initial address %s: peer set the C bit (deny-join-id0)",
 				  ep(r, a, sizeof(a)));
 	}
-	spread_conn(ctx, c, NULL, NULL);
+	cl_fill(ctx, c, NULL, NULL);
 }
 
 static void on_announced(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
 {
 	char a[64];
-	if (r->family != c->family) {
+	if (r->family != c->family && !cl_remote_usable(ctx, c, r)) {
 		cl_decide(ctx, c->token, "ignoring announced %s: family %d differs from the connection's %d",
 			  ep(r, a, sizeof(a)), r->family, c->family);
 		return;
 	}
-	spread_remote(ctx, c, r, NULL, "announced address");
+	cl_fill(ctx, c, NULL, NULL);
+}
+
+/* Attributes can change what the other units admit. */
+static void on_attrs(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
+{
+	(void)r;
+	cl_fill(ctx, c, NULL, NULL);
 }
 
 static void on_subflow_closed(struct cl_ctx *ctx, struct cl_conn *c,
 			      struct cl_subflow *sf, int error)
 {
-	if (sf->initial || sf->closing_by_us)
+	if (sf->initial || sf->closing_by_us) {
+		cl_fill(ctx, c, NULL, "replacing a closed subflow");
 		return;
+	}
 	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, sf->ifindex);
 	if (!cl_uplink_usable(u, sf->family))
 		return; /* the uplink's return re-creates it */
-	if (!error)
-		return; /* an orderly close by the peer: respect it */
+	if (!error) {
+		/* An orderly close by the peer: respect it (filling leaves it alone). */
+		cl_fill(ctx, c, NULL, "replacing a closed subflow");
+		return;
+	}
 	char why[64];
 	snprintf(why, sizeof(why), "closed with error %d", error);
-	cl_subflow_retry_later(ctx, c, sf, why);
+	if (!cl_subflow_retry_later(ctx, c, sf, why))
+		cl_fill(ctx, c, NULL, "replacing a subflow given up on");
 }
 
 static void on_uplink_down(struct cl_ctx *ctx, struct cl_uplink *u)
@@ -105,6 +87,8 @@ static void on_uplink_down(struct cl_ctx *ctx, struct cl_uplink *u)
 				continue; /* only the other family went away */
 			cl_subflow_close(ctx, c, sf, reason);
 		}
+		/* Units that limit subflows may now admit a replacement elsewhere. */
+		cl_fill(ctx, c, NULL, reason);
 	}
 }
 
@@ -124,7 +108,7 @@ static void on_uplink_up(struct cl_ctx *ctx, struct cl_uplink *u)
 				sf->attempts = 0;
 			}
 		}
-		spread_conn(ctx, c, u, why);
+		cl_fill(ctx, c, u, why);
 	}
 }
 
@@ -132,6 +116,7 @@ const struct cl_policy_ops cl_policy_spread = {
 	.name = "spread",
 	.conn_established = on_established,
 	.addr_announced = on_announced,
+	.addr_attrs = on_attrs,
 	.subflow_closed = on_subflow_closed,
 	.uplink_up = on_uplink_up,
 	.uplink_down = on_uplink_down,

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/attr_bpf.h"
 #include "client/client_int.h"
 #include "util.h"
 
@@ -28,6 +29,15 @@ static json_t *ep_json(int family, const union mptcp_pm_nl_inaddr *a, uint16_t p
 	mptcp_pm_nl_inaddr_str(family, a, ip, sizeof(ip));
 	snprintf(buf, sizeof(buf), family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 	return json_string(buf);
+}
+
+static json_t *attr_json(const struct cl_attr *a)
+{
+	static const char *const src[] = {"none", "config", "wire", "wire-draft"};
+	if (!a->source)
+		return json_null();
+	return json_pack("{s:s, s:b, s:i, s:i}", "source", src[a->source & 3], "backup", a->backup,
+			 "priority", a->prio, "community", a->community);
 }
 
 static json_t *token_json(uint32_t token)
@@ -47,7 +57,10 @@ json_t *client_state_json(const struct client_daemon *d)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_object_set_new(root, "pid", json_integer(getpid()));
 	json_object_set_new(root, "netns", json_string(d->netns));
-	json_object_set_new(root, "policy", json_string(ctx->policy ? ctx->policy->name : ""));
+	{
+		char units[160];
+		json_object_set_new(root, "policy", json_string(cl_policy_names(ctx, units, sizeof(units))));
+	}
 	json_object_set_new(root, "max_subflows", json_integer(ctx->cfg.max_subflows));
 	json_object_set_new(root, "path_manager_before", json_string(d->old_pm));
 	json_object_set_new(root, "updated", json_real(ts.tv_sec + ts.tv_nsec / 1e9));
@@ -81,14 +94,21 @@ json_t *client_state_json(const struct client_daemon *d)
 		json_object_set_new(o, "remote", ep_json(c->family, &c->raddr, c->rport));
 		json_object_set_new(o, "established", json_boolean(c->established));
 		json_object_set_new(o, "deny_join_id0", json_boolean(c->deny_join_id0));
+		json_object_set_new(o, "peer_sends_attributes", json_boolean(c->peer_attrs));
+		if (c->bk.broken || c->bk.target_id >= 0 || c->bk.standby_id >= 0)
+			json_object_set_new(o, "backup_state", json_pack("{s:b, s:i, s:i}",
+				"broken", c->bk.broken, "failover_to_id", c->bk.target_id,
+				"standby_id", c->bk.standby_id));
 		for (int i = 0; i < CL_MAX_REMOTES; i++) {
 			const struct cl_remote *r = &c->remotes[i];
 			if (!r->used)
 				continue;
-			json_array_append_new(rs, json_pack("{s:i, s:o, s:i, s:b, s:b, s:b}",
+			json_array_append_new(rs, json_pack("{s:i, s:o, s:i, s:b, s:b, s:b, s:o, s:b}",
 				"id", r->id, "address", ip_json(r->family, &r->addr),
 				"port", r->port, "initial", r->initial,
-				"removed", r->removed, "usable", cl_remote_usable(c, r)));
+				"removed", r->removed, "usable", cl_remote_usable(ctx, c, r),
+				"attributes", attr_json(&r->attr),
+				"waiting_for_attributes", r->attr_deadline > 0));
 		}
 		json_object_set_new(o, "remote_addresses", rs);
 		for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
@@ -99,14 +119,20 @@ json_t *client_state_json(const struct client_daemon *d)
 			for (int k = 0; k < CL_MAX_UPLINKS && !u; k++)
 				if (ctx->uplinks[k].used && ctx->uplinks[k].ifindex == sf->ifindex)
 					u = &ctx->uplinks[k];
-			json_array_append_new(sfs, json_pack(
-				"{s:o, s:o, s:s, s:i, s:i, s:s, s:b, s:i, s:i}",
+			json_t *j = json_pack(
+				"{s:o, s:o, s:s, s:i, s:i, s:s, s:b, s:i, s:i, s:b, s:b}",
 				"local", ep_json(sf->family, &sf->laddr, sf->lport),
 				"remote", ep_json(sf->family, &sf->raddr, sf->rport),
 				"uplink", u ? u->name : "", "loc_id", sf->loc_id,
 				"rem_id", sf->rem_id, "state", cl_sf_state_name(sf->state),
 				"initial", sf->initial, "attempts", sf->attempts,
-				"error", sf->last_error));
+				"error", sf->last_error, "backup", sf->backup,
+				"peer_backup", sf->peer_backup);
+			if (sf->failover)
+				json_object_set_new(j, "failover", json_true());
+			if (sf->standby)
+				json_object_set_new(j, "standby", json_true());
+			json_array_append_new(sfs, j);
 		}
 		json_object_set_new(o, "subflows", sfs);
 		json_array_append_new(conns, o);
@@ -121,6 +147,25 @@ json_t *client_state_json(const struct client_daemon *d)
 						      "text", dc->text));
 	}
 	json_object_set_new(root, "decisions", decs);
+
+	/* Attributes: what the daemon did with them, and what the BPF side counted. */
+	json_t *at = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"wire", d->attr != NULL,
+		"pairs", (json_int_t)ctx->attr_stats.pairs, "applied", (json_int_t)ctx->attr_stats.applied,
+		"held_until_announced", (json_int_t)ctx->attr_stats.early,
+		"held_for_connection", (json_int_t)ctx->attr_stats.orphaned,
+		"expired", (json_int_t)ctx->attr_stats.expired, "changed", (json_int_t)ctx->attr_stats.changed,
+		"decided_without", (json_int_t)ctx->attr_stats.waited_out);
+	if (d->attr) {
+		uint64_t st[CLA_STAT_MAX];
+		json_t *b = json_object();
+		if (!client_attr_stats(d->attr, st))
+			for (unsigned k = 0; k < CLA_STAT_MAX; k++)
+				json_object_set_new(b, client_attr_stat_name(k), json_integer((json_int_t)st[k]));
+		json_object_set_new(b, "rejected_records", json_integer((json_int_t)client_attr_rejected(d->attr)));
+		json_object_set_new(at, "bpf", b);
+	}
+	json_object_set_new(root, "attributes", at);
 	return root;
 }
 
@@ -193,22 +238,52 @@ int client_status(const char *path, bool json)
 		       json_is_true(json_object_get(v, "established")) ? "" : " (not established)",
 		       json_is_true(json_object_get(v, "deny_join_id0")) ? " (deny-join-id0)" : "");
 		printf("    remote addresses:\n");
-		json_array_foreach(json_object_get(v, "remote_addresses"), k, w)
-			printf("      id %-3lld %s port %lld%s%s\n",
+		json_array_foreach(json_object_get(v, "remote_addresses"), k, w) {
+			json_t *a = json_object_get(w, "attributes");
+			char attrs[96] = "no attributes";
+			if (json_is_object(a))
+				snprintf(attrs, sizeof(attrs), "prio %lld community %lld%s (%s)",
+					 (long long)json_integer_value(json_object_get(a, "priority")),
+					 (long long)json_integer_value(json_object_get(a, "community")),
+					 json_is_true(json_object_get(a, "backup")) ? " backup" : "",
+					 jstr(a, "source"));
+			printf("      id %-3lld %s port %lld  %s%s%s%s\n",
 			       (long long)json_integer_value(json_object_get(w, "id")),
 			       jstr(w, "address"),
-			       (long long)json_integer_value(json_object_get(w, "port")),
+			       (long long)json_integer_value(json_object_get(w, "port")), attrs,
 			       json_is_true(json_object_get(w, "initial")) ? " (initial)" : "",
-			       json_is_true(json_object_get(w, "usable")) ? "" : " (not used)");
+			       json_is_true(json_object_get(w, "usable")) ? "" : " (not used)",
+			       json_is_true(json_object_get(w, "waiting_for_attributes")) ? " (waiting for attributes)" : "");
+		}
 		printf("    subflows:\n");
 		json_array_foreach(json_object_get(v, "subflows"), k, w)
-			printf("      %-6s %s -> %s  %s%s\n", jstr(w, "uplink"), jstr(w, "local"),
+			printf("      %-6s %s -> %s  %s%s%s%s%s\n", jstr(w, "uplink"), jstr(w, "local"),
 			       jstr(w, "remote"), jstr(w, "state"),
-			       json_is_true(json_object_get(w, "initial")) ? " (initial)" : "");
+			       json_is_true(json_object_get(w, "initial")) ? " (initial)" : "",
+			       json_is_true(json_object_get(w, "backup")) ? " backup" : "",
+			       json_is_true(json_object_get(w, "failover")) ? " failover" : "",
+			       json_is_true(json_object_get(w, "standby")) ? " standby" : "");
 	}
 	printf("decisions:\n");
 	json_array_foreach(json_object_get(root, "decisions"), i, v)
 		printf("  %s %s\n", jstr(v, "token"), jstr(v, "text"));
+	{
+		json_t *at = json_object_get(root, "attributes"), *b = json_object_get(at, "bpf");
+		const char *key;
+		printf("attributes (%s): pairs %lld, applied %lld, expired %lld, decided without %lld\n",
+		       json_is_true(json_object_get(at, "wire")) ? "wire" : "config only",
+		       (long long)json_integer_value(json_object_get(at, "pairs")),
+		       (long long)json_integer_value(json_object_get(at, "applied")),
+		       (long long)json_integer_value(json_object_get(at, "expired")),
+		       (long long)json_integer_value(json_object_get(at, "decided_without")));
+		if (json_is_object(b)) {
+			printf("  bpf:");
+			json_object_foreach(b, key, v)
+				if (json_integer_value(v))
+					printf(" %s %lld", key, (long long)json_integer_value(v));
+			printf("\n");
+		}
+	}
 	json_decref(root);
 	return 0;
 }

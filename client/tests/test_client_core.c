@@ -119,6 +119,7 @@ struct fake {
 	bool no_route;
 	struct mptcp_pm_nl_addr last_l, last_r;
 	uint8_t ids[8];
+	struct in_addr laddrs[8];	/* local address of each create */
 };
 static struct fake fk;
 
@@ -133,8 +134,10 @@ static int fake_create(struct cl_ctx *ctx, uint32_t token,
 		fk.fail_next = 0;
 		return -e;
 	}
-	if (fk.creates < 8)
+	if (fk.creates < 8) {
 		fk.ids[fk.creates] = l->id;
+		fk.laddrs[fk.creates] = l->addr.v4;
+	}
 	fk.creates++;
 	return 0;
 }
@@ -275,7 +278,11 @@ static void test_uplink_down_up_and_retry(void **state)
 	cl_on_pm_event(&ctx, &ev);
 	announce(1, "10.81.101.2", 0);
 	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.81.2.2", 5555, "10.81.101.2", 80, 0);
-	uint8_t id_c2 = fk.ids[1];
+	uint8_t id_c2 = 0;
+	for (int i = 0; i < 2; i++)
+		if (fk.laddrs[i].s_addr == htonl(0x0a510202)) /* 10.81.2.2 */
+			id_c2 = fk.ids[i];
+	assert_int_not_equal(id_c2, 0);
 
 	cl_uplink_update(&ctx, 3, "c2", false); /* link down */
 	assert_int_equal(fk.destroys, 1);

@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Backup policy units (draft-duchene-mptcp-add-addr-00 §2.2: backup addresses).
+ *
+ * "make-after-break": keep one subflow (keep_non_backup: one from every
+ * uplink to every non-backup address, as spread would), never open one to a
+ * backup address while that path lives. When the active path is lost (its
+ * uplink goes down, or its last subflow closes), open at once one subflow to
+ * the best address left, out of a different uplink: another community than
+ * the lost address first (shared fate is what the community says), then the
+ * best rank (non-backup above backup, then priority). The new subflow is
+ * opened active, not backup: the peer's scheduler never sends on a backup
+ * subflow while a non-backup one still looks alive, and the dead one does
+ * until the peer learns otherwise. Once it is up, the lost local address is
+ * withdrawn (RM_ADDR), so the peer closes its side of the dead subflow and
+ * re-sends that subflow's unacknowledged data on the new one at once instead
+ * of after its stale detection (net.mptcp.stale_loss_cnt RTOs, > 1 s).
+ *
+ * "make-before-break": the same, plus one standby subflow to the best backup
+ * address, opened with the backup flag (MP_JOIN B) from another uplink than
+ * the active one. On a break the standby is promoted (MP_PRIO, backup off),
+ * the lost address withdrawn, and a new standby chosen.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "client/model.h"
+
+static const char *ep(const struct cl_remote *r, char *buf, size_t len)
+{
+	char ip[64];
+	mptcp_pm_nl_inaddr_str(r->family, &r->addr, ip, sizeof(ip));
+	snprintf(buf, len, r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, r->port);
+	return buf;
+}
+
+static struct cl_remote *remote_by_id(struct cl_conn *c, int id)
+{
+	for (int i = 0; i < CL_MAX_REMOTES && id >= 0; i++)
+		if (c->remotes[i].used && c->remotes[i].id == id)
+			return &c->remotes[i];
+	return NULL;
+}
+
+static struct cl_subflow *standby_sf(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	struct cl_remote *r = remote_by_id(c, c->bk.standby_id);
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, c->bk.standby_ifindex);
+	if (!r || !u)
+		return NULL;
+	return cl_subflow_find(c, u, r);
+}
+
+static bool live_nonbackup(struct cl_conn *c)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		struct cl_remote *r;
+		if (!sf->used || sf->state == CL_SF_CLOSED || sf->standby)
+			continue;
+		r = cl_subflow_remote(c, sf);
+		if (!r || !r->attr.backup)
+			return true;
+	}
+	return false;
+}
+
+/* Live subflows besides the standby. */
+static unsigned live_active(struct cl_conn *c)
+{
+	unsigned n = 0;
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby)
+			n++;
+	}
+	return n;
+}
+
+/* The failover target (or promoted standby) has a live subflow. */
+static bool target_live(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	struct cl_remote *r = remote_by_id(c, c->bk.target_id);
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, c->bk.target_ifindex);
+	return r && u && cl_subflow_find(c, u, r);
+}
+
+static bool path_alive(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	if (target_live(ctx, c))
+		return true;
+	return ctx->cfg.keep_non_backup ? live_nonbackup(c) : live_active(c) > 0;
+}
+
+/* The uplink carrying the active path (the first live non-standby subflow's). */
+static int active_ifindex(struct cl_conn *c)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby)
+			return sf->ifindex;
+	}
+	return 0;
+}
+
+/* ---- admission ------------------------------------------------------------ */
+
+static bool admit_common(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+			 struct cl_remote *r, char *why, size_t len, const char *unit)
+{
+	char a[64];
+	if (c->bk.target_id == r->id && (!c->bk.target_ifindex || c->bk.target_ifindex == u->ifindex))
+		return true;
+	if (c->bk.standby_id == r->id && c->bk.standby_ifindex == u->ifindex)
+		return true;
+	if (r->attr.backup) {
+		snprintf(why, len, "%s: %s is a backup address, used only after a break", unit,
+			 ep(r, a, sizeof(a)));
+		return false;
+	}
+	if (!ctx->cfg.keep_non_backup && live_active(c) >= 1) {
+		snprintf(why, len, "%s: keeps one subflow (keep = one)", unit);
+		return false;
+	}
+	return true;
+}
+
+static bool mab_admit(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+		      struct cl_remote *r, char *why, size_t len)
+{
+	return admit_common(ctx, c, u, r, why, len, "make-after-break");
+}
+
+static bool mbb_admit(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
+		      struct cl_remote *r, char *why, size_t len)
+{
+	return admit_common(ctx, c, u, r, why, len, "make-before-break");
+}
+
+/* ---- choosing where to go ------------------------------------------------- */
+
+/*
+ * Best remote after losing a path in community lost_comm to lost_id: another
+ * community first, then not the lost address itself, then rank, then id.
+ * want_backup: only backup addresses (make-before-break's standby).
+ */
+static struct cl_remote *pick_remote(struct cl_ctx *ctx, struct cl_conn *c, int lost_comm,
+				     int lost_id, bool want_backup, int avoid_ifindex,
+				     struct cl_uplink **uplink)
+{
+	struct cl_remote *best = NULL;
+	struct cl_uplink *best_u = NULL;
+	long best_key = -1;
+
+	for (int i = 0; i < CL_MAX_REMOTES; i++) {
+		struct cl_remote *r = &c->remotes[i];
+		struct cl_uplink *u = NULL;
+		unsigned u_load = ~0u;
+		if (!cl_remote_usable(ctx, c, r) || (!r->initial && !r->told))
+			continue;
+		if (want_backup && !r->attr.backup)
+			continue;
+		/* An uplink other than the lost/active one, least loaded. */
+		for (int k = 0; k < CL_MAX_UPLINKS; k++) {
+			struct cl_uplink *cand = &ctx->uplinks[k];
+			unsigned load = 0;
+			if (!cl_uplink_usable(cand, r->family) || cand->ifindex == avoid_ifindex ||
+			    cl_subflow_find(c, cand, r))
+				continue;
+			for (int s = 0; s < CL_MAX_SUBFLOWS; s++)
+				if (c->subflows[s].used && c->subflows[s].state != CL_SF_CLOSED &&
+				    c->subflows[s].ifindex == cand->ifindex)
+					load++;
+			if (load < u_load) {
+				u = cand;
+				u_load = load;
+			}
+		}
+		if (!u)
+			continue;
+		long key = (long)(cl_community_key(r) != lost_comm) << 12 |
+			   (long)(r->id != lost_id) << 11 | (long)cl_remote_rank(r) << 8 | (255 - r->id);
+		if (key > best_key) {
+			best_key = key;
+			best = r;
+			best_u = u;
+		}
+	}
+	*uplink = best_u;
+	return best;
+}
+
+/*
+ * Tell the peer the lost local addresses are gone, on the live subflow sf.
+ * The RM_ADDR rides on our next ACK there; right after a break the peer may
+ * have nothing it may send on sf (its send window is full of the dead
+ * subflow's data), so we send that ACK ourselves: an MP_PRIO that changes
+ * nothing (or the standby's promotion, which the caller does after this).
+ */
+static void withdraw_lost(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf, bool nudge)
+{
+	if (!ctx->cfg.withdraw_lost || !ctx->exec.withdraw_local || !c->bk.n_lost) {
+		c->bk.n_lost = 0;
+		return;
+	}
+	for (unsigned i = 0; i < c->bk.n_lost; i++) {
+		int rc = ctx->exec.withdraw_local(ctx, c->token, c->bk.lost_ids[i]);
+		cl_decide(ctx, c->token,
+			  "withdrew local address id %u (RM_ADDR)%s: the peer drops the dead subflow and "
+			  "re-sends its data on the live one now, not after its stale detection",
+			  c->bk.lost_ids[i], rc ? " - failed" : "");
+	}
+	c->bk.n_lost = 0;
+	if (nudge && sf)
+		cl_subflow_nudge(ctx, c, sf);
+}
+
+/* The path is gone and nothing live replaces it: open the failover. */
+static void failover(struct cl_ctx *ctx, struct cl_conn *c, const char *why, const char *unit)
+{
+	struct cl_uplink *u;
+	struct cl_remote *r;
+	char a[64], at[80], reason[300];
+
+	if (!c->established || path_alive(ctx, c))
+		return;
+	if (!c->bk.break_at)
+		c->bk.break_at = ctx->now;
+	r = pick_remote(ctx, c, c->bk.lost_community, c->bk.lost_rem_id, false, c->bk.lost_ifindex, &u);
+	if (!r) /* only the lost uplink is left (if it comes back): take it */
+		r = pick_remote(ctx, c, c->bk.lost_community, c->bk.lost_rem_id, false, -1, &u);
+	if (!r) {
+		if (!c->bk.broken)
+			cl_decide(ctx, c->token, "%s: %s; no usable address and uplink to fail over to, waiting",
+				  unit, why);
+		c->bk.broken = true;
+		return;
+	}
+	c->bk.broken = false;
+	c->bk.target_id = r->id;
+	c->bk.target_ifindex = u->ifindex;
+	snprintf(reason, sizeof(reason), "%s: %s; failover to %s %s (%s)%s from uplink %s", unit, why,
+		 r->attr.backup ? "backup" : "address", ep(r, a, sizeof(a)),
+		 cl_attr_str(&r->attr, at, sizeof(at)),
+		 c->bk.lost_community >= 0 && cl_community_key(r) != c->bk.lost_community
+			 ? ", another community than the lost path" : "",
+		 u->name);
+	if (cl_subflow_open_flag(ctx, c, u, r, 0, reason) == 0) {
+		struct cl_subflow *sf = cl_subflow_find(c, u, r);
+		if (sf)
+			sf->failover = true;
+	}
+}
+
+/* Close c's live subflows on uplink u (or the one sf), remembering what was lost. */
+static bool lose(struct cl_ctx *ctx, struct cl_conn *c, int ifindex, struct cl_subflow *only,
+		 const char *why)
+{
+	bool any = false;
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		struct cl_remote *r;
+		if (only ? sf != only : (!sf->used || sf->state == CL_SF_CLOSED || sf->ifindex != ifindex))
+			continue;
+		r = cl_subflow_remote(c, sf);
+		if (!sf->standby) {
+			c->bk.lost_community = r ? cl_community_key(r) : -1;
+			c->bk.lost_rem_id = r ? r->id : -1;
+			c->bk.lost_ifindex = sf->ifindex;
+		}
+		if (sf->state == CL_SF_ESTABLISHED && c->bk.n_lost < CL_MAX_LOST) {
+			bool dup = false;
+			for (unsigned k = 0; k < c->bk.n_lost; k++)
+				dup |= c->bk.lost_ids[k] == sf->loc_id;
+			if (!dup)
+				c->bk.lost_ids[c->bk.n_lost++] = sf->loc_id;
+		}
+		if (sf->state != CL_SF_CLOSED)
+			cl_subflow_close(ctx, c, sf, why);
+		if (sf->standby) {
+			sf->standby = false;
+			c->bk.standby_id = -1;
+		}
+		if (r && c->bk.target_id == r->id && c->bk.target_ifindex == sf->ifindex)
+			c->bk.target_id = -1;
+		any = true;
+	}
+	if (any)
+		c->bk.break_at = ctx->now;
+	return any;
+}
+
+/* ---- make-after-break ------------------------------------------------------ */
+
+static void mab_uplink_down(struct cl_ctx *ctx, struct cl_uplink *u)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "uplink %s down", u->name);
+	for (struct cl_conn *c = ctx->conns; c; c = c->next)
+		if (c->established && lose(ctx, c, u->ifindex, NULL, why))
+			failover(ctx, c, why, "make-after-break");
+}
+
+static void mab_subflow_closed(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf, int error)
+{
+	char why[96];
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, sf->ifindex);
+	if (sf->closing_by_us || !c->established || path_alive(ctx, c))
+		return;
+	/* The failover itself failed on a working uplink: spread's retries handle it. */
+	if (sf->failover && error && cl_uplink_usable(u, sf->family))
+		return;
+	snprintf(why, sizeof(why), "the active subflow closed%s%s", error ? ": " : " by the peer",
+		 error ? strerror(error) : "");
+	lose(ctx, c, 0, sf, why);
+	failover(ctx, c, why, "make-after-break");
+}
+
+static void mab_subflow_established(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
+{
+	char a[64];
+	if (!sf->failover)
+		return;
+	cl_decide(ctx, c->token, "make-after-break: failover subflow to %s up %.0f ms after the break",
+		  ep(cl_subflow_remote(c, sf) ? cl_subflow_remote(c, sf) : &c->remotes[0], a, sizeof(a)),
+		  (ctx->now - c->bk.break_at) * 1000);
+	c->bk.break_at = 0;
+	withdraw_lost(ctx, c, sf, true);
+}
+
+static void mab_uplink_up(struct cl_ctx *ctx, struct cl_uplink *u)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "uplink %s came back after a break", u->name);
+	for (struct cl_conn *c = ctx->conns; c; c = c->next)
+		if (c->bk.broken)
+			failover(ctx, c, why, "make-after-break");
+}
+
+static void mab_announced(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
+{
+	(void)r;
+	if (c->bk.broken)
+		failover(ctx, c, "a new address was announced during a break", "make-after-break");
+}
+
+const struct cl_policy_ops cl_policy_make_after_break = {
+	.name = "make-after-break",
+	.needs_attrs = true,
+	.admit = mab_admit,
+	.addr_announced = mab_announced,
+	.subflow_established = mab_subflow_established,
+	.subflow_closed = mab_subflow_closed,
+	.uplink_up = mab_uplink_up,
+	.uplink_down = mab_uplink_down,
+};
+
+/* ---- make-before-break ----------------------------------------------------- */
+
+static void ensure_standby(struct cl_ctx *ctx, struct cl_conn *c, const char *why)
+{
+	struct cl_subflow *sb = standby_sf(ctx, c);
+	struct cl_uplink *u;
+	struct cl_remote *r, *cur;
+	char a[64], at[80], reason[300];
+	int act = active_ifindex(c);
+
+	if (!c->established || !path_alive(ctx, c))
+		return;
+	/* The best backup address from another uplink than the active path's. */
+	r = pick_remote(ctx, c, -1, -1, true, act, &u);
+	if (!r)
+		r = pick_remote(ctx, c, -1, -1, true, -1, &u); /* one uplink only */
+	cur = sb ? remote_by_id(c, c->bk.standby_id) : NULL;
+	if (sb && (!r || (cur && cl_remote_rank(cur) >= cl_remote_rank(r))))
+		return; /* the standby there is as good as any */
+	if (!r) {
+		if (c->bk.standby_id != -2)
+			cl_decide(ctx, c->token, "make-before-break: no backup address announced (yet): no standby");
+		c->bk.standby_id = -2; /* said once */
+		return;
+	}
+	if (sb) {
+		snprintf(reason, sizeof(reason), "make-before-break: a better backup %s was announced",
+			 ep(r, a, sizeof(a)));
+		sb->standby = false;
+		cl_subflow_close(ctx, c, sb, reason);
+	}
+	c->bk.standby_id = r->id;
+	c->bk.standby_ifindex = u->ifindex;
+	snprintf(reason, sizeof(reason), "make-before-break: standby to the best backup %s (%s) from uplink %s: %s",
+		 ep(r, a, sizeof(a)), cl_attr_str(&r->attr, at, sizeof(at)), u->name, why);
+	if (cl_subflow_open_flag(ctx, c, u, r, 1, reason) == 0) {
+		struct cl_subflow *sf = cl_subflow_find(c, u, r);
+		if (sf)
+			sf->standby = true;
+	} else {
+		c->bk.standby_id = -1;
+	}
+}
+
+/* The active path is gone: promote the standby (or fail over like make-after-break). */
+static void promote(struct cl_ctx *ctx, struct cl_conn *c, const char *why)
+{
+	struct cl_subflow *sb = standby_sf(ctx, c);
+	char reason[200];
+
+	if (path_alive(ctx, c))
+		return;
+	if (!sb || sb->state != CL_SF_ESTABLISHED) {
+		failover(ctx, c, why, "make-before-break");
+		return;
+	}
+	snprintf(reason, sizeof(reason), "make-before-break: %s; the standby takes over", why);
+	struct cl_remote *sr = cl_subflow_remote(c, sb);
+	sb->standby = false;
+	c->bk.standby_id = -1;
+	c->bk.target_id = sr ? sr->id : -1; /* it stays admitted as the active path */
+	c->bk.target_ifindex = sb->ifindex;
+	/* Withdraw first: the promotion's MP_PRIO ACK then carries the RM_ADDR. */
+	withdraw_lost(ctx, c, sb, false);
+	cl_subflow_set_backup(ctx, c, sb, false, reason);
+	cl_decide(ctx, c->token, "make-before-break: standby promoted %.0f ms after the break",
+		  (ctx->now - c->bk.break_at) * 1000);
+	c->bk.break_at = 0;
+	ensure_standby(ctx, c, "replacing the promoted standby");
+}
+
+static void mbb_established(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	ensure_standby(ctx, c, "connection established");
+}
+
+static void mbb_announced(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
+{
+	(void)r;
+	if (c->bk.broken)
+		failover(ctx, c, "a new address was announced during a break", "make-before-break");
+	else
+		ensure_standby(ctx, c, "address announced");
+}
+
+static void mbb_attrs(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
+{
+	(void)r;
+	ensure_standby(ctx, c, "attributes changed");
+}
+
+static int mbb_backup(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
+{
+	(void)ctx;
+	return c->bk.standby_id >= 0 && r->id == c->bk.standby_id ? 1 : -1;
+}
+
+static void mbb_uplink_down(struct cl_ctx *ctx, struct cl_uplink *u)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "uplink %s down", u->name);
+	for (struct cl_conn *c = ctx->conns; c; c = c->next) {
+		if (!c->established || !lose(ctx, c, u->ifindex, NULL, why))
+			continue;
+		if (path_alive(ctx, c))
+			ensure_standby(ctx, c, why); /* only the standby was lost */
+		else
+			promote(ctx, c, why);
+	}
+}
+
+static void mbb_subflow_closed(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf, int error)
+{
+	char why[96];
+	if (sf->closing_by_us || !c->established)
+		return;
+	snprintf(why, sizeof(why), "%s subflow closed%s%s", sf->standby ? "the standby" : "the active",
+		 error ? ": " : " by the peer", error ? strerror(error) : "");
+	bool was_standby = sf->standby;
+	lose(ctx, c, 0, sf, why);
+	if (was_standby)
+		ensure_standby(ctx, c, why);
+	else
+		promote(ctx, c, why);
+}
+
+static void mbb_subflow_established(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
+{
+	mab_subflow_established(ctx, c, sf);
+	if (!sf->standby)
+		ensure_standby(ctx, c, "a subflow came up");
+}
+
+static void mbb_uplink_up(struct cl_ctx *ctx, struct cl_uplink *u)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "uplink %s came back", u->name);
+	for (struct cl_conn *c = ctx->conns; c; c = c->next) {
+		if (c->bk.broken)
+			failover(ctx, c, why, "make-before-break");
+		else
+			ensure_standby(ctx, c, why);
+	}
+}
+
+const struct cl_policy_ops cl_policy_make_before_break = {
+	.name = "make-before-break",
+	.needs_attrs = true,
+	.admit = mbb_admit,
+	.backup = mbb_backup,
+	.conn_established = mbb_established,
+	.addr_announced = mbb_announced,
+	.addr_attrs = mbb_attrs,
+	.subflow_established = mbb_subflow_established,
+	.subflow_closed = mbb_subflow_closed,
+	.uplink_up = mbb_uplink_up,
+	.uplink_down = mbb_uplink_down,
+};

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The attribute-aware policy units (make-after-break, make-before-break,
+ * priority, community) composed with spread, driven by a fake kernel and a
+ * fake clock: which subflows open, with which backup flag, where a failover
+ * goes, what is withdrawn, and how wire/config attributes and their timing
+ * reach the units.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "client/model.h"
+
+#define TOKEN 0x1a2b3c4d
+#define PRIMARY "10.82.100.2"
+#define BK_HI "10.82.100.3"
+#define BK_LO "10.82.200.2"
+
+struct call {
+	char laddr[32], raddr[32];
+	int ifindex;
+	bool backup;
+};
+
+static struct {
+	struct call creates[16];
+	int n_creates, n_destroys;
+	struct call flags[16];
+	int n_flags;
+	uint8_t withdrawn[8];
+	int n_withdrawn;
+} fk;
+
+static void rec(struct call *c, const struct mptcp_pm_nl_addr *l, const struct mptcp_pm_nl_addr *r)
+{
+	inet_ntop(l->family, &l->addr, c->laddr, sizeof(c->laddr));
+	inet_ntop(r->family, &r->addr, c->raddr, sizeof(c->raddr));
+	c->ifindex = l->ifindex;
+	c->backup = l->flags & MPTCP_PM_ADDR_FLAG_BACKUP;
+}
+
+static int f_create(struct cl_ctx *ctx, uint32_t token, const struct mptcp_pm_nl_addr *l,
+		    const struct mptcp_pm_nl_addr *r)
+{
+	(void)ctx; (void)token;
+	if (fk.n_creates < 16)
+		rec(&fk.creates[fk.n_creates], l, r);
+	fk.n_creates++;
+	return 0;
+}
+
+static int f_destroy(struct cl_ctx *ctx, uint32_t token, const struct mptcp_pm_nl_addr *l,
+		     const struct mptcp_pm_nl_addr *r)
+{
+	(void)ctx; (void)token; (void)l; (void)r;
+	fk.n_destroys++;
+	return 0;
+}
+
+static int f_set_backup(struct cl_ctx *ctx, uint32_t token, const struct mptcp_pm_nl_addr *l,
+			const struct mptcp_pm_nl_addr *r, bool backup)
+{
+	(void)ctx; (void)token;
+	if (fk.n_flags < 16) {
+		rec(&fk.flags[fk.n_flags], l, r);
+		fk.flags[fk.n_flags].backup = backup;
+	}
+	fk.n_flags++;
+	return 0;
+}
+
+static int f_withdraw(struct cl_ctx *ctx, uint32_t token, uint8_t id)
+{
+	(void)ctx; (void)token;
+	if (fk.n_withdrawn < 8)
+		fk.withdrawn[fk.n_withdrawn] = id;
+	fk.n_withdrawn++;
+	return 0;
+}
+
+static struct cl_ctx ctx;
+
+static void setup_units(const char *policy, void (*tweak)(struct cl_config *))
+{
+	struct cl_config cfg;
+	struct cl_executor ex = {f_create, f_destroy, NULL, NULL, NULL, f_set_backup, f_withdraw};
+	const struct cl_policy_ops *units[CL_MAX_UNITS];
+	char err[200];
+	struct in_addr a;
+
+	memset(&fk, 0, sizeof(fk));
+	cl_config_defaults(&cfg);
+	if (tweak)
+		tweak(&cfg);
+	int n = cl_policy_resolve(policy, units, CL_MAX_UNITS, err, sizeof(err));
+	assert_true(n > 0);
+	cl_ctx_init(&ctx, &cfg, units[0], &ex);
+	for (int i = 1; i < n; i++)
+		cl_ctx_add_unit(&ctx, units[i]);
+	ctx.now = 100;
+	cl_uplink_update(&ctx, 2, "c1", true);
+	inet_pton(AF_INET, "10.82.1.2", &a);
+	cl_uplink_addr(&ctx, 2, AF_INET, &a, true);
+	cl_uplink_update(&ctx, 3, "c2", true);
+	inet_pton(AF_INET, "10.82.2.2", &a);
+	cl_uplink_addr(&ctx, 3, AF_INET, &a, true);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cl_ctx_free(&ctx);
+	return 0;
+}
+
+static void established(void)
+{
+	struct mptcp_pm_nl_event ev = {.type = MPTCP_EVENT_ESTABLISHED, .token = TOKEN,
+				       .family = AF_INET, .sport = 40000, .dport = 80};
+	inet_pton(AF_INET, "10.82.1.2", &ev.saddr.v4);
+	inet_pton(AF_INET, PRIMARY, &ev.daddr.v4);
+	cl_on_pm_event(&ctx, &ev);
+}
+
+static void announce(uint8_t id, const char *addr)
+{
+	struct mptcp_pm_nl_event ev = {.type = MPTCP_EVENT_ANNOUNCED, .token = TOKEN,
+				       .family = AF_INET, .rem_id = id, .has_rem_id = true,
+				       .has_daddr = true};
+	inet_pton(AF_INET, addr, &ev.daddr.v4);
+	cl_on_pm_event(&ctx, &ev);
+}
+
+static void wire_attr(uint8_t id, unsigned comm, unsigned prio, int backup)
+{
+	union mptcp_pm_nl_inaddr z = {0};
+	cl_on_attr(&ctx, TOKEN, AF_INET, &z, &z, 0, 0, id, addr_attr_octet(comm, prio, backup),
+		   CL_ATTR_WIRE);
+}
+
+static void sub_event(uint8_t type, const char *laddr, uint16_t lport, const char *raddr,
+		      uint8_t error)
+{
+	struct mptcp_pm_nl_event ev = {.type = type, .token = TOKEN, .family = AF_INET,
+				       .sport = lport, .dport = 80, .error = error,
+				       .has_error = error != 0};
+	inet_pton(AF_INET, laddr, &ev.saddr.v4);
+	inet_pton(AF_INET, raddr, &ev.daddr.v4);
+	cl_on_pm_event(&ctx, &ev);
+}
+
+/* The three addresses of the make-after-break scenario, attributes on the wire. */
+static void mab_scenario(void)
+{
+	wire_attr(0, 1, 7, 0);	/* the SYN/ACK's pair, before the connection exists */
+	established();
+	wire_attr(1, 1, 6, 1);	/* inline with its ADD_ADDR: read before ANNOUNCED */
+	announce(1, BK_HI);
+	announce(2, BK_LO);
+	wire_attr(2, 2, 3, 1);	/* an IPv6-style carrier: just after ANNOUNCED */
+}
+
+static void test_resolve(void **state)
+{
+	(void)state;
+	const struct cl_policy_ops *u[CL_MAX_UNITS];
+	char err[200];
+	assert_int_equal(cl_policy_resolve("community, priority,make-after-break", u, CL_MAX_UNITS,
+					   err, sizeof(err)), 4);
+	assert_string_equal(u[0]->name, "community");
+	assert_string_equal(u[3]->name, "spread");
+	assert_int_equal(cl_policy_resolve("spread", u, CL_MAX_UNITS, err, sizeof(err)), 1);
+	assert_int_equal(cl_policy_resolve("spread, priority", u, CL_MAX_UNITS, err, sizeof(err)), 2);
+	assert_string_equal(u[1]->name, "spread"); /* spread fills last */
+	assert_int_equal(cl_policy_resolve("make-after-brake", u, CL_MAX_UNITS, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "make-after-brake"));
+}
+
+static void test_mab_failover_other_community(void **state)
+{
+	(void)state;
+	setup_units("make-after-break", NULL);
+	mab_scenario();
+	assert_int_equal(fk.n_creates, 0); /* one subflow; backups only after a break */
+	struct cl_conn *c = cl_conn_find(&ctx, TOKEN);
+	assert_non_null(c);
+	assert_int_equal(c->remotes[0].attr.source, CL_ATTR_WIRE); /* the orphan was claimed */
+	assert_int_equal(c->remotes[0].attr.prio, 7);
+
+	ctx.now += 1;
+	cl_uplink_update(&ctx, 2, "c1", false);
+	assert_int_equal(fk.n_destroys, 1); /* the dead initial subflow */
+	assert_int_equal(fk.n_creates, 1);
+	/* Not backup-hi (prio 6, the lost primary's community): backup-lo, from c2, active. */
+	assert_string_equal(fk.creates[0].raddr, BK_LO);
+	assert_int_equal(fk.creates[0].ifindex, 3);
+	assert_false(fk.creates[0].backup);
+	assert_int_equal(fk.n_withdrawn, 0); /* not before the new subflow is up */
+
+	ctx.now += 0.002;
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 5555, BK_LO, 0);
+	assert_int_equal(fk.n_withdrawn, 1);
+	assert_int_equal(fk.withdrawn[0], 0); /* the initial subflow's local id */
+	assert_int_equal(fk.n_flags, 1);	/* the nudge: an ACK on the new subflow */
+	assert_string_equal(fk.flags[0].raddr, BK_LO);
+	assert_false(fk.flags[0].backup);
+
+	/* Healthy again: c1 returns, nothing more opens (keep one). */
+	cl_uplink_update(&ctx, 2, "c1", true);
+	assert_int_equal(fk.n_creates, 1);
+}
+
+static void keep_non_backup(struct cl_config *cfg) { cfg->keep_non_backup = true; }
+
+static void test_mab_keep_non_backup(void **state)
+{
+	(void)state;
+	setup_units("make-after-break", keep_non_backup);
+	mab_scenario();
+	/* The primary from c2 (non-backup); no backup address. */
+	assert_int_equal(fk.n_creates, 1);
+	assert_string_equal(fk.creates[0].raddr, PRIMARY);
+	assert_int_equal(fk.creates[0].ifindex, 3);
+}
+
+static void test_mab_stock_peer(void **state)
+{
+	(void)state;
+	setup_units("make-after-break", NULL);
+	established();
+	announce(1, BK_HI);
+	announce(2, BK_LO);
+	assert_int_equal(fk.n_creates, 0);
+	ctx.now += 1; /* attr_wait_ms passes without attributes */
+	cl_tick(&ctx);
+	assert_int_equal(ctx.attr_stats.waited_out, 2);
+	assert_int_equal(fk.n_creates, 0); /* still one subflow */
+	cl_uplink_update(&ctx, 2, "c1", false);
+	/* Legacy addresses: each its own community; not the lost address; lowest id. */
+	assert_int_equal(fk.n_creates, 1);
+	assert_string_equal(fk.creates[0].raddr, BK_HI);
+	assert_int_equal(fk.creates[0].ifindex, 3);
+}
+
+static void test_mbb_standby_and_promotion(void **state)
+{
+	(void)state;
+	setup_units("make-before-break", NULL);
+	mab_scenario();
+	/* The standby: the best backup (backup-hi), from the other uplink, flagged. */
+	assert_int_equal(fk.n_creates, 1);
+	assert_string_equal(fk.creates[0].raddr, BK_HI);
+	assert_int_equal(fk.creates[0].ifindex, 3);
+	assert_true(fk.creates[0].backup);
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 6000, BK_HI, 0);
+
+	cl_uplink_update(&ctx, 2, "c1", false);
+	/* Promoted: MP_PRIO backup off; the dead id 0 withdrawn first. */
+	assert_int_equal(fk.n_withdrawn, 1);
+	assert_int_equal(fk.withdrawn[0], 0);
+	assert_true(fk.n_flags >= 1);
+	assert_string_equal(fk.flags[0].raddr, BK_HI);
+	assert_false(fk.flags[0].backup);
+	/* And a new standby (only c2 is left): backup-lo, flagged. */
+	assert_int_equal(fk.n_creates, 2);
+	assert_string_equal(fk.creates[1].raddr, BK_LO);
+	assert_true(fk.creates[1].backup);
+}
+
+static void test_priority_classes(void **state)
+{
+	(void)state;
+	setup_units("priority", NULL);
+	wire_attr(0, 1, 7, 0);
+	established();
+	wire_attr(1, 1, 4, 0);
+	announce(1, BK_HI);
+	wire_attr(2, 2, 1, 0);
+	announce(2, BK_LO);
+	/* c2 -> primary active; c1/c2 -> prio 4 and prio 1 as backups. */
+	assert_int_equal(fk.n_creates, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(fk.creates[i].backup, strcmp(fk.creates[i].raddr, PRIMARY) != 0);
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 5000, PRIMARY, 0);
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.1.2", 5001, BK_HI, 0);
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 5002, BK_HI, 0);
+	assert_int_equal(fk.n_flags, 0);
+	/* Both primary subflows go: the prio-4 ones become active (MP_PRIO). */
+	sub_event(MPTCP_EVENT_SUB_CLOSED, "10.82.2.2", 5000, PRIMARY, 104);
+	sub_event(MPTCP_EVENT_SUB_CLOSED, "10.82.1.2", 40000, PRIMARY, 104);
+	int promoted = 0;
+	for (int i = 0; i < fk.n_flags && i < 16; i++)
+		if (!strcmp(fk.flags[i].raddr, BK_HI) && !fk.flags[i].backup)
+			promoted++;
+	assert_int_equal(promoted, 2);
+}
+
+static void test_community_one_each(void **state)
+{
+	(void)state;
+	setup_units("community", NULL);
+	wire_attr(0, 1, 5, 0);
+	established();
+	wire_attr(1, 1, 5, 0);
+	announce(1, BK_HI);	/* community 1: covered by the initial subflow */
+	wire_attr(2, 2, 5, 0);
+	announce(2, BK_LO);	/* community 2: one subflow, from the idle uplink */
+	wire_attr(3, 2, 5, 0);
+	announce(3, "10.82.200.3");
+	assert_int_equal(fk.n_creates, 1);
+	assert_string_equal(fk.creates[0].raddr, BK_LO);
+	assert_int_equal(fk.creates[0].ifindex, 3);
+	/* Without the unit: spread opens every pair it can. */
+	cl_ctx_free(&ctx);
+	setup_units("spread", NULL);
+	established();
+	announce(1, BK_HI);
+	announce(2, BK_LO);
+	assert_int_equal(fk.n_creates, 5);
+}
+
+static void static_attrs(struct cl_config *cfg)
+{
+	struct cl_static_attr *st = &cfg->static_attrs[cfg->n_static_attrs++];
+	st->family = AF_INET;
+	inet_pton(AF_INET, BK_LO, &st->addr.v4);
+	st->attr = (struct cl_attr){.source = CL_ATTR_CONFIG, .backup = true, .prio = 1, .community = 9};
+}
+
+static void test_attr_timing_and_sources(void **state)
+{
+	(void)state;
+	setup_units("community", static_attrs);
+	established();
+	announce(2, BK_LO);
+	struct cl_conn *c = cl_conn_find(&ctx, TOKEN);
+	struct cl_remote *r = NULL;
+	for (int i = 0; i < CL_MAX_REMOTES; i++)
+		if (c->remotes[i].used && c->remotes[i].id == 2)
+			r = &c->remotes[i];
+	assert_non_null(r);
+	assert_int_equal(r->attr.source, CL_ATTR_CONFIG); /* the stand-in, at once */
+	assert_true(r->attr_deadline > 0);		  /* still waiting for the wire */
+	assert_int_equal(fk.n_creates, 0);
+	wire_attr(2, 3, 5, 0);				  /* the wire wins over the config */
+	assert_int_equal(r->attr.source, CL_ATTR_WIRE);
+	assert_int_equal(r->attr.community, 3);
+	assert_int_equal(r->attr_deadline, 0);
+	assert_int_equal(fk.n_creates, 1);		  /* decided as soon as it came */
+	announce(2, BK_LO); /* a retransmission changes nothing */
+	assert_int_equal(r->attr.source, CL_ATTR_WIRE);
+	/* Attributes for a token nobody knows expire after 5 s. */
+	cl_on_attr(&ctx, 0xdead, AF_INET, &r->addr, &r->addr, 1, 2, 1, 0x11, CL_ATTR_WIRE);
+	assert_int_equal(ctx.attr_stats.orphaned, 1);
+	ctx.now += 6;
+	cl_tick(&ctx);
+	assert_int_equal(ctx.attr_stats.expired, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test_teardown(test_mab_failover_other_community, teardown),
+		cmocka_unit_test_teardown(test_mab_keep_non_backup, teardown),
+		cmocka_unit_test_teardown(test_mab_stock_peer, teardown),
+		cmocka_unit_test_teardown(test_mbb_standby_and_promotion, teardown),
+		cmocka_unit_test_teardown(test_priority_classes, teardown),
+		cmocka_unit_test_teardown(test_community_one_each, teardown),
+		cmocka_unit_test_teardown(test_attr_timing_and_sources, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
