@@ -67,6 +67,7 @@ struct probe_opts {
 	socklen_t target_len, bind_len;
 	bool have_bind;
 	bool tcp; /* plain TCP instead of MPTCP (--tcp) */
+	unsigned long settle_ms; /* pause between "subflows up" and the transfer */
 	char target_str[INET6_ADDRSTRLEN + 8];
 };
 
@@ -424,6 +425,10 @@ static void *run_connection(void *arg)
 	}
 	if (!r->fallback && !o->tcp)
 		wait_subflows(r, (unsigned)o->subflows, (double)o->timeout_s);
+	/* Let the path managers finish reacting to the new subflows (MP_PRIO,
+	 * announcements) so the transfer measures the settled connection. */
+	if (o->settle_ms)
+		usleep((useconds_t)(o->settle_ms * 1000));
 	run_transfer(r);
 	/* Subflow statistics right before close, after the transfer. */
 	if (o->tcp) {
@@ -735,7 +740,7 @@ static void probe_usage(FILE *f)
 	fprintf(f,
 		"usage: mplb probe [-j] [-n CONNS] [-s BYTES] [-m bulk|upload|rr] [-r ROUNDS]\n"
 		"                  [--subflows N] [--paths N] [--timeout SECS] [--bind ADDR]\n"
-		"                  [--seed N] [--tcp] VIP:PORT\n"
+		"                  [--seed N] [--tcp] [--settle MS] VIP:PORT\n"
 		"\n"
 		"Open CONNS MPTCP connections to VIP:PORT (an 'mplb serve' backend or a load\n"
 		"balancer in front of some), wait until each has N established subflows, move\n"
@@ -758,6 +763,8 @@ static void probe_usage(FILE *f)
 		"  --seed N          payload seed (default random; connection i uses seed+i)\n"
 		"  --tcp             plain TCP instead of MPTCP (one subflow; a control, or to\n"
 		"                    check what a balancer does to non-MPTCP clients)\n"
+		"  --settle MS       wait MS after the subflows are up, before the transfer, so\n"
+		"                    path-manager reactions (MP_PRIO, announcements) land first\n"
 		"\n"
 		"Exit status: 0 all connections verified with their subflows, 1 otherwise,\n"
 		"2 usage error.\n",
@@ -791,7 +798,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 static int parse_probe_args(int argc, char **argv, struct probe_opts *o)
 {
-	enum { OPT_SUBFLOWS = 256, OPT_PATHS, OPT_TIMEOUT, OPT_BIND, OPT_SEED, OPT_TCP };
+	enum { OPT_SUBFLOWS = 256, OPT_PATHS, OPT_TIMEOUT, OPT_BIND, OPT_SEED, OPT_TCP, OPT_SETTLE };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"conns", required_argument, NULL, 'n'},
@@ -804,6 +811,7 @@ static int parse_probe_args(int argc, char **argv, struct probe_opts *o)
 		{"bind", required_argument, NULL, OPT_BIND},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"tcp", no_argument, NULL, OPT_TCP},
+		{"settle", required_argument, NULL, OPT_SETTLE},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -848,6 +856,10 @@ static int parse_probe_args(int argc, char **argv, struct probe_opts *o)
 			break;
 		case OPT_TCP:
 			o->tcp = true;
+			break;
+		case OPT_SETTLE:
+			if (parse_uint(optarg, "--settle", 0, 60000, &o->settle_ms))
+				return 2;
 			break;
 		case OPT_PATHS:
 			if (parse_uint(optarg, "--paths", 1, 64, &o->paths))

@@ -135,7 +135,7 @@ rtt_run() { # TAG: rounds of one encoded and one plain TCP connection side by si
 	local t=$1 n r
 	for k in $(seq "$NB"); do n[k]=$(wc -l <"$T_TMP/serve$k.log"); done
 	# One direction at a time: the pair shares one queue, its ACKs an empty reverse path.
-	for r in 1 2 3; do
+	for r in 1 2 3 4 5; do
 		probe "$T_TMP/$t-ed$r.json" --tcp -n 1 -s 3M "$VIP4:80" &
 		probe "$T_TMP/$t-pd$r.json" --tcp -n 1 -s 3M "$VIPB:80" &
 		wait
@@ -145,15 +145,16 @@ rtt_run() { # TAG: rounds of one encoded and one plain TCP connection side by si
 	done
 	for k in $(seq "$NB"); do tail -n +"$((n[k] + 1))" "$T_TMP/serve$k.log"; done >"$T_TMP/$t-serve.jsonl"
 }
-# rtt_cmp FILE: mean rtt (downloads) and rcv_rtt (uploads) per VIP
+# rtt_cmp FILE: median rtt (downloads) and rcv_rtt (uploads) per VIP
 rtt_cmp() {
 	python3 - "$1" "$VIP4" "$VIPB" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"connection"' in l]
 def mean(vip, mode, key):
-    # each connection's time average over its transfer (serve --log-rtt), averaged over rounds
-    v = [r[key] for r in rows if r["local"].startswith(vip + ":") and r["mode"] == mode and r.get(key)]
-    return sum(v) / len(v) if v else 0
+    # each connection's time average over its transfer (serve --log-rtt); the median
+    # over rounds, so one round disturbed by the rest of the machine does not decide
+    v = sorted(r[key] for r in rows if r["local"].startswith(vip + ":") and r["mode"] == mode and r.get(key))
+    return v[len(v) // 2] if v else 0
 e_rtt, p_rtt = mean(sys.argv[2], "bulk", "rtt_mean_us"), mean(sys.argv[3], "bulk", "rtt_mean_us")
 e_rcv, p_rcv = mean(sys.argv[2], "upload", "rcv_rtt_mean_us"), mean(sys.argv[3], "upload", "rcv_rtt_mean_us")
 print(int(e_rtt), int(p_rtt), int(e_rcv), int(p_rcv))
