@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -32,6 +33,9 @@ static void usage(FILE *f)
 		"                                (SIGHUP reloads FILE: only changed ring slots are written);\n"
 		"                                -n overrides [lb] name, so that several instances (one per\n"
 		"                                namespace) share one FILE; NAME may be DIR/NAME\n"
+		"       mplb lb reload -c FILE | -n NAME\n"
+		"                                make a running balancer re-read its FILE (SIGHUP) and\n"
+		"                                wait for its verdict\n"
 		"       mplb lb stats [-j] -c FILE | -n NAME\n"
 		"                                counters of a running balancer (pinned under\n"
 		"                                /sys/fs/bpf/mplb/NAME; use nsenter, not 'ip netns exec')\n"
@@ -115,6 +119,58 @@ static int check_pin_name(const char *name)
 	return 0;
 }
 
+/*
+ * A running balancer keeps "PID GENERATION VERDICT" in /run/mplb/lb/NAME.run
+ * (NAME with '/' as '_'), so `mplb lb reload` can find it and wait for the
+ * outcome of its SIGHUP.
+ */
+#define LB_RUN_DIR "/run/mplb/lb"
+
+static void run_file_path(const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/", LB_RUN_DIR);
+	for (const char *c = name; *c && n < (int)len - 5; c++)
+		buf[n++] = *c == '/' ? '_' : *c;
+	snprintf(buf + n, len - n, ".run");
+}
+
+static void run_file_write(const char *name, unsigned gen, const char *verdict)
+{
+	char path[256], tmp[272];
+	FILE *f;
+
+	mkdir("/run/mplb", 0755);
+	mkdir(LB_RUN_DIR, 0755);
+	run_file_path(name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return; /* reload by signal still works without it */
+	fprintf(f, "%d %u %s\n", (int)getpid(), gen, verdict);
+	fclose(f);
+	rename(tmp, path);
+}
+
+static int run_file_read(const char *name, int *pid, unsigned *gen, char *verdict, size_t vlen)
+{
+	char path[256], line[512];
+	FILE *f;
+	int n = 0;
+
+	run_file_path(name, path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f) && sscanf(line, "%d %u %n", pid, gen, &n) >= 2 && n > 0) {
+		line[strcspn(line, "\n")] = 0;
+		snprintf(verdict, vlen, "%s", line + n);
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	return -1;
+}
+
 static int do_run(const char *path, const char *name)
 {
 	struct lb_runtime *rt = calloc(1, sizeof(*rt));
@@ -149,16 +205,21 @@ static int do_run(const char *path, const char *name)
 	printf("; %d VIPs, %d backends; maps in %s; Ctrl-C stops\n", cfg->n_vips, cfg->n_backends,
 	       rt->pinned ? rt->pin_dir : "(not pinned)");
 	fflush(stdout);
+	unsigned reload_gen = 0;
+	run_file_write(rt->cfg.name, reload_gen, "running");
 	health = lb_health_new(cfg);
 	while (!got_stop) {
 		if (health)
 			lb_health_round(health, rt); /* one check round, then the rest of the interval */
 		else
-			pause();
+			usleep(200000); /* a SIGHUP between the loop test and a pause() would wait for the next signal */
 		if (got_hup) {
 			got_hup = 0;
+			reload_gen++;
 			if (lb_cfg_load(path, next) || lb_cfg_validate(next)) {
 				mplb_err("lb: reload of %s rejected; still running the previous config", path);
+				run_file_write(rt->cfg.name, reload_gen,
+					       "rejected: config invalid, previous config still running (see its log)");
 				continue;
 			}
 			if (name)
@@ -173,17 +234,32 @@ static int do_run(const char *path, const char *name)
 			if (next->n_vips > (int)rt->cfg.max_vips) {
 				mplb_err("lb: reload has %d VIPs, the maps hold %u; restart to grow",
 					 next->n_vips, rt->cfg.max_vips);
+				run_file_write(rt->cfg.name, reload_gen,
+					       "rejected: more VIPs than the maps hold; restart to grow");
 				continue;
 			}
 			if (!health)
 				health = lb_health_new(next);
-			if (lb_rt_apply(rt, health ? lb_health_overlay(health, next) : next) == 0)
+			if (lb_rt_apply(rt, health ? lb_health_overlay(health, next) : next) == 0) {
+				char verdict[128];
 				printf("mplb lb: reloaded %s: %d VIPs, %d backends\n", path, next->n_vips,
 				       next->n_backends);
+				snprintf(verdict, sizeof(verdict), "reloaded: %d VIPs, %d backends",
+					 next->n_vips, next->n_backends);
+				run_file_write(rt->cfg.name, reload_gen, verdict);
+			} else {
+				run_file_write(rt->cfg.name, reload_gen,
+					       "failed: maps not updated (see its log)");
+			}
 			fflush(stdout);
 		}
 	}
 	printf("mplb lb: detaching\n");
+	{
+		char run_path[256];
+		run_file_path(rt->cfg.name, run_path, sizeof(run_path));
+		unlink(run_path);
+	}
 	lb_health_free(health);
 	rc = 0;
 out_destroy:
@@ -376,6 +452,55 @@ out:
 	return rc;
 }
 
+/* SIGHUP the balancer running NAME (or FILE's [lb] name) and wait for its verdict. */
+static int do_reload(const char *path, const char *name)
+{
+	char nm[LB_CFG_NAME_LEN], verdict[256], comm[64] = "", proc[64];
+	unsigned gen, gen2;
+	int pid, pid2;
+
+	if (!name) {
+		struct lb_cfg *cfg = calloc(1, sizeof(*cfg));
+		if (!cfg || lb_cfg_load(path, cfg)) {
+			free(cfg);
+			return 1;
+		}
+		snprintf(nm, sizeof(nm), "%s", cfg->name);
+		free(cfg);
+	} else {
+		snprintf(nm, sizeof(nm), "%s", name);
+	}
+	if (run_file_read(nm, &pid, &gen, verdict, sizeof(verdict))) {
+		mplb_err("lb reload: no balancer named '%s' is running (no %s entry); start it with "
+			 "'mplb lb run', or pass the -n NAME it runs under", nm, LB_RUN_DIR);
+		return 1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/%d/comm", pid);
+	FILE *f = fopen(proc, "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	if (strncmp(comm, "mplb", 4)) {
+		mplb_err("lb reload: balancer '%s' (pid %d) is not running any more; start it again", nm, pid);
+		return 1;
+	}
+	if (kill(pid, SIGHUP)) {
+		mplb_err("lb reload: cannot signal pid %d: %s", pid, strerror(errno));
+		return 1;
+	}
+	for (double t0 = now_sec(); now_sec() - t0 < 5.0; usleep(20000)) {
+		if (run_file_read(nm, &pid2, &gen2, verdict, sizeof(verdict)) == 0 && gen2 != gen) {
+			bool ok = !strncmp(verdict, "reloaded", 8);
+			printf("lb %s: %s\n", nm, verdict);
+			return ok ? 0 : 1;
+		}
+	}
+	mplb_err("lb reload: balancer '%s' (pid %d) gave no verdict within 5 s; see its log", nm, pid);
+	return 1;
+}
+
 int cmd_lb(int argc, char **argv)
 {
 	const char *path = NULL, *name = NULL, *sub;
@@ -430,6 +555,15 @@ int cmd_lb(int argc, char **argv)
 			return 2;
 		}
 		return do_stats(path, name, json);
+	}
+	if (!strcmp(sub, "reload")) {
+		if (!path && !name) {
+			mplb_err("lb reload: need -c FILE or -n NAME");
+			return 2;
+		}
+		if (require_root("mplb lb reload (signals the balancer)"))
+			return 1;
+		return do_reload(path, name);
 	}
 	if (!path) {
 		mplb_err("lb %s: need -c FILE", sub);

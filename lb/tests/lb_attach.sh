@@ -89,12 +89,26 @@ for mode in native generic; do
 	kill -HUP "$(cat "$T_TMP/lb.pid")"
 	sleep 0.5
 	if grep -q reloaded "$T_TMP/lb.out"; then pass "$mode: SIGHUP reloads"; else fail "$mode: SIGHUP reloads" "$(tail -3 "$T_TMP/lb.out")"; fi
+	# `mplb lb reload` finds the balancer by name and reports its verdict.
+	write_cfg "$mode" 2
+	out=$("$MPLB" lb reload -c "$T_TMP/lb.ini" 2>&1); rc=$?
+	if [ "$rc" -eq 0 ] && grep -q "reloaded: 2 VIPs, 2 backends" <<<"$out"; then pass "$mode: lb reload applies the new backend set ($out)"
+	else fail "$mode: lb reload" "rc=$rc: $out"; fi
+	cp "$T_TMP/lb.ini" "$T_TMP/lb.good"; echo "strategy = nonsense" >>"$T_TMP/lb.ini"
+	out=$("$MPLB" lb reload -c "$T_TMP/lb.good" 2>&1); rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "rejected" <<<"$out"; then pass "$mode: lb reload of a bad config is rejected, old config kept"
+	else fail "$mode: lb reload rejects a bad config" "rc=$rc: $out"; fi
+	cp "$T_TMP/lb.good" "$T_TMP/lb.ini"
 	if stop_lb && ! IN ip link show lbv0 | grep -q xdp && [ ! -e "/sys/fs/bpf/mplb/$NS" ]; then
 		pass "$mode: SIGTERM detaches and unpins"
 	else
 		fail "$mode: SIGTERM detaches and unpins" "$(IN ip link show lbv0 | head -2 | tr '\n' ' ')"
 	fi
 done
+
+out=$("$MPLB" lb reload -n "$NS-nothing" 2>&1); rc=$?
+if [ "$rc" -eq 1 ] && grep -q "no balancer named" <<<"$out"; then pass "lb reload of a balancer that is not running names the problem"
+else fail "lb reload without a balancer" "rc=$rc: $out"; fi
 
 # Native XDP on loopback is not supported: the error must name the mode that works.
 cat >"$T_TMP/lo.ini" <<INI
