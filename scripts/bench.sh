@@ -40,11 +40,29 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # ---- 1. data plane ------------------------------------------------------------
-if ! "$MPLB" lb bench "${json[@]}" -r "${BENCH_REPEAT:-100000}" -p "${BENCH_PASSES:-7}" >"$OUT/lb.out"; then
+# One measurement, kept as JSON: the table and the plot are drawn from it.
+if ! "$MPLB" lb bench -j -r "${BENCH_REPEAT:-100000}" -p "${BENCH_PASSES:-7}" >"$OUT/lb.out"; then
 	echo "bench: mplb lb bench failed" >&2
 	exit 1
 fi
-[ ${#json[@]} -eq 0 ] && { cat "$OUT/lb.out"; echo; }
+if [ ${#json[@]} -eq 0 ]; then
+	python3 - "$OUT/lb.out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("xdp_lb decision paths, BPF_PROG_TEST_RUN repeat=%d, median of %d interleaved passes" % (d["repeat"], d["passes"]))
+print("floors: xdp_pass %.1f ns, xdp_tx_floor %.1f ns\n" % (d["xdp_pass_ns"], d["xdp_tx_floor_ns"]))
+print("%-16s %8s %10s  %s" % ("path", "ns/pkt", "x tx_floor", "packet"))
+for name, p in d["paths"].items():
+    if "ns" in p:
+        print("%-16s %8.1f %10.2f  %s" % (name, p["ns"], p["ratio_to_tx_floor"], p["what"]))
+    else:
+        print("%-16s %8.1f %10.2f  per call incl. syscall (floor %.1f ns/call)" % (
+            name, p["ns_per_call"], p["ratio_to_tx_floor"], p["floor_ns_per_call"]))
+m = d["maglev_build_ms_65537"]
+print("\nMaglev build, 65537 slots: " + ", ".join("%s backends %.2f ms" % (k, v) for k, v in m.items()))
+print()
+EOF
+fi
 
 # ---- 2. lab goodput -------------------------------------------------------------
 # A minimal lab: 1 client, 1 uplink, 1 backend, no announcement and no client
@@ -122,8 +140,10 @@ for name, ref, what in rows:
         if ref != "direct":  # the direct runs of its own lab
             e[key + "_direct_mbps_median"] = None if math.isnan(d) else round(d, 1)
     result["paths"][name] = e
+doc = {"lb": json.load(open(lb_out)), "lab_goodput": result}
+with open(lb_out + ".all.json", "w") as fh:
+    json.dump(doc, fh)
 if int(as_json):
-    doc = {"lb": json.load(open(lb_out)), "lab_goodput": result}
     print(json.dumps(doc, indent=2))
     sys.exit(0)
 def f(x, fmt):
@@ -142,3 +162,45 @@ print("upload: every data byte crosses the LB host; download: DSR, only ACKs cro
 if counters:
     print("mplb lb counters of that lab: " + counters.rstrip(", "))
 EOF
+
+# ---- plots ------------------------------------------------------------------------
+# Pictures of the same numbers: build/bench/dataplane.png and goodput.png.
+PLOTS=${BENCH_PLOTS:-build/bench}
+if command -v gnuplot >/dev/null && [ -s "$OUT/lb.out.all.json" ]; then
+	mkdir -p "$PLOTS"
+	cp "$OUT/lb.out.all.json" "$PLOTS/bench.json"
+	python3 - "$PLOTS/bench.json" "$OUT" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1])); out = sys.argv[2]
+with open(out + "/dp.dat", "w") as f:
+    for name, p in d["lb"]["paths"].items():
+        if "ns" in p:
+            f.write('"%s" %.1f\n' % (name, p["ns"]))
+with open(out + "/gp.dat", "w") as f:
+    for name, e in d["lab_goodput"]["paths"].items():
+        f.write('"%s" %s %s\n' % (name, e["upload_mbps_median"] or 0, e["download_mbps_median"] or 0))
+with open(out + "/floor", "w") as f:
+    f.write("%.1f" % d["lb"]["xdp_tx_floor_ns"])
+EOF
+	floor=$(cat "$OUT/floor")
+	gnuplot <<GP 2>"$OUT/gnuplot.err" || echo "bench: gnuplot failed: $(head -2 "$OUT/gnuplot.err")" >&2
+set terminal png size 900,420 font ",10" noenhanced
+set output "$PLOTS/dataplane.png"
+set title "xdp_lb: ns per packet by decision path (BPF_PROG_TEST_RUN); red line: XDP_TX floor"
+set style fill solid 0.6 border -1
+set boxwidth 0.7
+set yrange [0:*]
+set ylabel "ns / packet"
+set xtics rotate by -30
+set grid ytics
+plot "$OUT/dp.dat" using 0:2:xtic(1) with boxes notitle lc rgb "#3b75af", $floor with lines dt 2 lw 2 lc rgb "#c03030" title "XDP_TX floor"
+set output "$PLOTS/goodput.png"
+set title "Lab goodput, one MPTCP subflow (median Mbit/s)"
+set style data histograms
+set style histogram clustered gap 1
+set ylabel "Mbit/s"
+set xtics norotate
+plot "$OUT/gp.dat" using 2:xtic(1) title "upload (crosses the LB)" lc rgb "#3b75af", "" using 3 title "download (DSR)" lc rgb "#e1812c"
+GP
+	[ ${#json[@]} -eq 0 ] && [ -s "$PLOTS/dataplane.png" ] && echo "plots: $PLOTS/dataplane.png $PLOTS/goodput.png (numbers: $PLOTS/bench.json)"
+fi

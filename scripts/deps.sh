@@ -11,7 +11,9 @@ PKGS=(
   # fuzzing and sanitizers (clang's runtime: libFuzzer, ASan, UBSan)
   libclang-rt-14-dev
   # lab, demo and tests
-  iproute2 ethtool nftables tcpdump tshark iputils-ping procps python3
+  iproute2 ethtool nftables tcpdump tshark iputils-ping procps
+  # benchmark plots
+  gnuplot-nox python3
 )
 
 missing=()
