@@ -69,7 +69,7 @@ $(BUILD)/obj/%.o: %.c $(BPF_SKELS) $(wildcard include/mplb/*.h lib/*.h $(foreach
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj-san/%.o: %.c $(BPF_SKELS) $(wildcard include/mplb/*.h lib/*.h)
+$(BUILD)/obj-san/%.o: %.c $(BPF_SKELS) $(wildcard include/mplb/*.h lib/*.h $(foreach c,$(COMPONENTS) cli,$(c)/*.h))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
 

@@ -324,6 +324,31 @@ static void decode_tcp(struct decoder *d, struct decode_pkt *pkt,
 		decode_tcp_options(d, pkt, &key, p + 20, have, declared);
 }
 
+/*
+ * The fixed header of an IPv4 or IPv6 packet: it must be captured whole. A
+ * frame too short for it is malformed; a frame cut by the snap length is only
+ * truncated, and the two are counted apart. Sets the version and addresses;
+ * false when the packet ends here.
+ */
+static bool ip_fixed_header(struct decoder *d, struct decode_pkt *pkt, int version,
+			    const uint8_t *p, size_t caplen, size_t framelen)
+{
+	int af = version == 4 ? AF_INET : AF_INET6;
+	size_t hlen = version == 4 ? 20 : 40;
+	size_t src = version == 4 ? 12 : 8, alen = version == 4 ? 4 : 16;
+
+	if (caplen < hlen) {
+		problem(d, pkt, LAYER_IP,
+			framelen < hlen ? &d->stats.bad_headers : &d->stats.truncated,
+			"IPv%d header truncated: %zu of %zu bytes", version, caplen, hlen);
+		return false;
+	}
+	pkt->ip_version = version;
+	inet_ntop(af, p + src, pkt->src, sizeof(pkt->src));
+	inet_ntop(af, p + src + alen, pkt->dst, sizeof(pkt->dst));
+	return true;
+}
+
 /* caplen: bytes captured from the IP header on; framelen: bytes on the wire. */
 static void decode_ipv4(struct decoder *d, struct decode_pkt *pkt,
 			const uint8_t *p, size_t caplen, size_t framelen)
@@ -331,15 +356,8 @@ static void decode_ipv4(struct decoder *d, struct decode_pkt *pkt,
 	size_t ihl, total;
 	uint16_t frag;
 
-	if (caplen < 20) {
-		problem(d, pkt, LAYER_IP,
-			framelen < 20 ? &d->stats.bad_headers : &d->stats.truncated,
-			"IPv4 header truncated: %zu of 20 bytes", caplen);
+	if (!ip_fixed_header(d, pkt, 4, p, caplen, framelen))
 		return;
-	}
-	pkt->ip_version = 4;
-	inet_ntop(AF_INET, p + 12, pkt->src, sizeof(pkt->src));
-	inet_ntop(AF_INET, p + 16, pkt->dst, sizeof(pkt->dst));
 	ihl = (size_t)(p[0] & 0x0f) * 4;
 	total = be16(p + 2);
 	if (ihl < 20 || total < ihl) {
@@ -375,15 +393,8 @@ static void decode_ipv6(struct decoder *d, struct decode_pkt *pkt,
 	size_t off = 40, total;
 	uint8_t nh;
 
-	if (caplen < 40) {
-		problem(d, pkt, LAYER_IP,
-			framelen < 40 ? &d->stats.bad_headers : &d->stats.truncated,
-			"IPv6 header truncated: %zu of 40 bytes", caplen);
+	if (!ip_fixed_header(d, pkt, 6, p, caplen, framelen))
 		return;
-	}
-	pkt->ip_version = 6;
-	inet_ntop(AF_INET6, p + 8, pkt->src, sizeof(pkt->src));
-	inet_ntop(AF_INET6, p + 24, pkt->dst, sizeof(pkt->dst));
 	total = 40 + (size_t)be16(p + 4);
 	/* payload length 0 is a jumbogram (or TSO capture): use the frame */
 	if (total == 40 || total > framelen)

@@ -29,6 +29,23 @@ bool mptcp_pm_nl_inaddr_eq(int family, const union mptcp_pm_nl_inaddr *a,
 	return !memcmp(&a->v6, &b->v6, sizeof(a->v6));
 }
 
+void mptcp_pm_nl_sockaddr(struct sockaddr_storage *ss, int family,
+			  const union mptcp_pm_nl_inaddr *a, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+		s->sin_family = AF_INET;
+		s->sin_addr = a->v4;
+		s->sin_port = htons(port);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+		s->sin6_family = AF_INET6;
+		s->sin6_addr = a->v6;
+		s->sin6_port = htons(port);
+	}
+}
+
 const char *mptcp_pm_nl_event_name(uint8_t type)
 {
 	switch (type) {
@@ -463,15 +480,21 @@ void mptcp_pm_nl_close(struct mptcp_pm_nl *pm)
 	pm->ev = pm->cmd = NULL;
 }
 
-int mptcp_pm_nl_read_events(struct mptcp_pm_nl *pm, mptcp_pm_nl_event_cb cb,
-			    void *data)
+/*
+ * Read one datagram (non-blocking) and call cb for each event in it. 1 when a
+ * datagram was read, 0 when none was pending, -errno; *count grows by the
+ * events delivered.
+ */
+static int read_datagram(struct mptcp_pm_nl *pm, mptcp_pm_nl_event_cb cb, void *data,
+			 int *count)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE * 2];
 	ssize_t n = recv(mnl_socket_get_fd(pm->ev), buf, sizeof(buf), MSG_DONTWAIT);
-	int count = 0;
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return 0; /* an empty read must end a drain, not spin it */
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	int len = (int)n;
 	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
@@ -481,9 +504,62 @@ int mptcp_pm_nl_read_events(struct mptcp_pm_nl *pm, mptcp_pm_nl_event_cb cb,
 		if (mptcp_pm_nl_event_parse(nlh, &ev) < 0)
 			continue; /* malformed: skip rather than act on half of it */
 		cb(&ev, data);
-		count++;
+		(*count)++;
 	}
-	return count;
+	return 1;
+}
+
+int mptcp_pm_nl_read_events(struct mptcp_pm_nl *pm, mptcp_pm_nl_event_cb cb,
+			    void *data)
+{
+	int count = 0;
+	int rc = read_datagram(pm, cb, data, &count);
+
+	return rc < 0 ? rc : count;
+}
+
+int mptcp_pm_nl_drain_events(struct mptcp_pm_nl *pm, mptcp_pm_nl_event_cb cb,
+			     void *data)
+{
+	int count = 0, rc;
+
+	while ((rc = read_datagram(pm, cb, data, &count)) > 0)
+		;
+	return rc < 0 ? rc : count;
+}
+
+int mptcp_pm_nl_open_events(struct mptcp_pm_nl *pm, char *why, size_t whylen)
+{
+	int rc = mptcp_pm_nl_open(pm);
+
+	if (rc == -ENOENT) {
+		snprintf(why, whylen,
+			 "generic netlink family '%s' not found: the kernel needs CONFIG_MPTCP=y",
+			 MPTCP_PM_NAME);
+		return rc;
+	}
+	if (rc < 0) {
+		snprintf(why, whylen, "resolving '%s': %s", MPTCP_PM_NAME, strerror(-rc));
+		return rc;
+	}
+	if (!pm->events_group) {
+		snprintf(why, whylen, "family '%s' has no '%s' group", MPTCP_PM_NAME,
+			 MPTCP_PM_EV_GRP_NAME);
+		mptcp_pm_nl_close(pm);
+		return -ENOENT;
+	}
+	rc = mptcp_pm_nl_subscribe(pm);
+	if (rc < 0) {
+		if (rc == -EPERM || rc == -EACCES)
+			snprintf(why, whylen, "joining '%s' needs CAP_NET_ADMIN (run as root)",
+				 MPTCP_PM_EV_GRP_NAME);
+		else
+			snprintf(why, whylen, "joining '%s': %s", MPTCP_PM_EV_GRP_NAME,
+				 strerror(-rc));
+		mptcp_pm_nl_close(pm);
+		return rc;
+	}
+	return 0;
 }
 
 static int command(struct mptcp_pm_nl *pm, uint8_t cmd, uint32_t token,

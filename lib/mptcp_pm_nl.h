@@ -93,6 +93,21 @@ typedef void (*mptcp_pm_nl_event_cb)(const struct mptcp_pm_nl_event *ev, void *d
  */
 int mptcp_pm_nl_read_events(struct mptcp_pm_nl *pm, mptcp_pm_nl_event_cb cb,
 			    void *data);
+/*
+ * Like mptcp_pm_nl_read_events, but until the socket is empty: a datagram
+ * without events of this family does not end the read early, so a final
+ * drain before closing sees everything that was queued. The total, or -errno.
+ */
+int mptcp_pm_nl_drain_events(struct mptcp_pm_nl *pm, mptcp_pm_nl_event_cb cb,
+			     void *data);
+
+/*
+ * open + subscribe, for a process that only listens. On failure returns
+ * -errno with pm closed, and writes a one-line reason into why that names
+ * the fix: CONFIG_MPTCP when the family is missing, CAP_NET_ADMIN when the
+ * kernel refuses the group join.
+ */
+int mptcp_pm_nl_open_events(struct mptcp_pm_nl *pm, char *why, size_t whylen);
 
 /* Pure parsers (no socket), usable on captured or synthesised messages. */
 int mptcp_pm_nl_event_parse(const struct nlmsghdr *nlh, struct mptcp_pm_nl_event *ev);
@@ -144,6 +159,9 @@ const char *mptcp_pm_nl_inaddr_str(int family, const union mptcp_pm_nl_inaddr *a
 				char *buf, size_t len);
 bool mptcp_pm_nl_inaddr_eq(int family, const union mptcp_pm_nl_inaddr *a,
 			const union mptcp_pm_nl_inaddr *b);
+/* family/address/host-order port as a sockaddr (any family but AF_INET is v6). */
+void mptcp_pm_nl_sockaddr(struct sockaddr_storage *ss, int family,
+			  const union mptcp_pm_nl_inaddr *a, uint16_t port);
 
 /*
  * In-kernel path manager (endpoints and limits of this network namespace).

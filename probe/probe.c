@@ -36,8 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mptcp_pm_events.h"
 #include "mptcp_info.h"
+#include "mptcp_pm_nl.h"
 #include "probe/mib.h"
 #include "probe/probe.h"
 #include "probe/proto.h"
@@ -112,7 +112,7 @@ struct join_tuple {
 
 static struct {
 	pthread_mutex_t lock;
-	struct mptcp_pm_events *evs;
+	struct mptcp_pm_nl pm; /* closing twice is harmless: close NULLs the sockets */
 	int stop_pipe[2];
 	pthread_t thread;
 	bool running;
@@ -135,16 +135,32 @@ static bool same_endpoint(const struct sockaddr_storage *a, const struct sockadd
 	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
 }
 
+/*
+ * A subflow end of an event as a sockaddr, the key of the join table. An
+ * absent address stays all-zero (family 0), so such events still group.
+ */
+static void event_endpoint(struct sockaddr_storage *ss, int family, bool has,
+			   const union mptcp_pm_nl_inaddr *a, uint16_t port)
+{
+	if (has)
+		mptcp_pm_nl_sockaddr(ss, family, a, port);
+	else
+		memset(ss, 0, sizeof(*ss));
+}
+
 /* Called with events.lock held. */
-static void on_pm_event(const struct mptcp_pm_event *ev, void *arg)
+static void on_pm_event(const struct mptcp_pm_nl_event *ev, void *arg)
 {
 	(void)arg;
 	if (ev->type != MPTCP_EVENT_SUB_ESTABLISHED && ev->type != MPTCP_EVENT_SUB_CLOSED)
 		return;
+	struct sockaddr_storage saddr, daddr;
+	event_endpoint(&saddr, ev->family, ev->has_saddr, &ev->saddr, ev->sport);
+	event_endpoint(&daddr, ev->family, ev->has_daddr, &ev->daddr, ev->dport);
 	struct join_tuple *t = NULL;
 	for (size_t i = 0; i < events.n; i++)
-		if (events.t[i].token == ev->token && same_endpoint(&events.t[i].saddr, &ev->saddr) &&
-		    same_endpoint(&events.t[i].daddr, &ev->daddr)) {
+		if (events.t[i].token == ev->token && same_endpoint(&events.t[i].saddr, &saddr) &&
+		    same_endpoint(&events.t[i].daddr, &daddr)) {
 			t = &events.t[i];
 			break;
 		}
@@ -156,8 +172,8 @@ static void on_pm_event(const struct mptcp_pm_event *ev, void *arg)
 		t = &events.t[events.n++];
 		memset(t, 0, sizeof(*t));
 		t->token = ev->token;
-		t->saddr = ev->saddr;
-		t->daddr = ev->daddr;
+		t->saddr = saddr;
+		t->daddr = daddr;
 	}
 	if (ev->type == MPTCP_EVENT_SUB_ESTABLISHED) {
 		t->established = true;
@@ -168,16 +184,17 @@ static void on_pm_event(const struct mptcp_pm_event *ev, void *arg)
 	}
 	if (mplb_verbose) {
 		char s[64], d[64];
-		mplb_dbg("event %s token=%08x %s -> %s error=%u", mptcp_pm_event_name(ev->type),
-			 ev->token, addr_str(&ev->saddr, s, sizeof(s)),
-			 addr_str(&ev->daddr, d, sizeof(d)), ev->error);
+		mplb_dbg("event %s token=%08x %s -> %s error=%u", mptcp_pm_nl_event_name(ev->type),
+			 ev->token, addr_str(&saddr, s, sizeof(s)), addr_str(&daddr, d, sizeof(d)),
+			 ev->error);
 	}
 }
 
 static void events_drain(void)
 {
 	pthread_mutex_lock(&events.lock);
-	if (mptcp_pm_events_dispatch(events.evs, on_pm_event, NULL) < 0)
+	/* Until empty: the final drain must see every join queued so far. */
+	if (mptcp_pm_nl_drain_events(&events.pm, on_pm_event, NULL) < 0)
 		events.lost = true;
 	pthread_mutex_unlock(&events.lock);
 }
@@ -186,7 +203,7 @@ static void *events_thread(void *arg)
 {
 	(void)arg;
 	struct pollfd p[2] = {
-		{.fd = mptcp_pm_events_fd(events.evs), .events = POLLIN},
+		{.fd = mptcp_pm_nl_event_fd(&events.pm), .events = POLLIN},
 		{.fd = events.stop_pipe[0], .events = POLLIN},
 	};
 	for (;;) {
@@ -202,15 +219,14 @@ static void *events_thread(void *arg)
 
 static void events_start(void)
 {
-	events.evs = mptcp_pm_events_open(events.why_unavailable, sizeof(events.why_unavailable));
-	if (!events.evs)
+	if (mptcp_pm_nl_open_events(&events.pm, events.why_unavailable,
+				    sizeof(events.why_unavailable)))
 		return;
 	if (pipe2(events.stop_pipe, O_CLOEXEC) < 0 ||
 	    pthread_create(&events.thread, NULL, events_thread, NULL)) {
 		snprintf(events.why_unavailable, sizeof(events.why_unavailable),
 			 "cannot start the event thread");
-		mptcp_pm_events_close(events.evs);
-		events.evs = NULL;
+		mptcp_pm_nl_close(&events.pm);
 		return;
 	}
 	events.running = true;
@@ -227,8 +243,7 @@ static void events_stop(void)
 	for (int i = 0; i < 2; i++)
 		if (events.stop_pipe[i] >= 0)
 			close(events.stop_pipe[i]);
-	mptcp_pm_events_close(events.evs);
-	events.evs = NULL;
+	mptcp_pm_nl_close(&events.pm);
 }
 
 static void events_account(struct conn_result *r)

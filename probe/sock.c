@@ -197,6 +197,29 @@ enum io_status stream_recv_verify(int fd, uint64_t seed, uint64_t offset, uint64
 	return st;
 }
 
+/*
+ * The per-subflow numbers of both snapshots, from that subflow's TCP_INFO
+ * (s->local already set: it names the interface). One place, so an MPTCP
+ * subflow and the --tcp control are measured the same way.
+ */
+static void subflow_from_tcp_info(struct mptcp_snap *snap, struct subflow_snap *s,
+				  const struct tcp_info *ti, bool resolve_ifnames)
+{
+	s->tcp_state = ti->tcpi_state;
+	s->bytes_acked = ti->tcpi_bytes_acked;
+	s->bytes_sent = ti->tcpi_bytes_sent;
+	s->bytes_received = ti->tcpi_bytes_received;
+	s->rtt_us = ti->tcpi_rtt;
+	s->rttvar_us = ti->tcpi_rttvar;
+	s->rcv_rtt_us = ti->tcpi_rcv_rtt;
+	if (resolve_ifnames)
+		ifname_for_addr((const struct sockaddr *)&s->local, s->ifname, sizeof(s->ifname));
+	else
+		snprintf(s->ifname, sizeof(s->ifname), "?");
+	if (s->tcp_state == STATE_ESTABLISHED)
+		snap->established++;
+}
+
 int mptcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames)
 {
 	struct mptcp_subflow_info sfinfo[SUBFLOWS_MAX];
@@ -236,20 +259,7 @@ int mptcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames)
 		s->id = sfinfo[i].id;
 		memcpy(&s->local, &sfinfo[i].addrs.ss_local, sizeof(s->local));
 		memcpy(&s->remote, &sfinfo[i].addrs.ss_remote, sizeof(s->remote));
-		s->tcp_state = ti->tcpi_state;
-		s->bytes_acked = ti->tcpi_bytes_acked;
-		s->bytes_sent = ti->tcpi_bytes_sent;
-		s->bytes_received = ti->tcpi_bytes_received;
-		s->rtt_us = ti->tcpi_rtt;
-		s->rttvar_us = ti->tcpi_rttvar;
-		s->rcv_rtt_us = ti->tcpi_rcv_rtt;
-		if (resolve_ifnames)
-			ifname_for_addr((const struct sockaddr *)&s->local, s->ifname,
-					sizeof(s->ifname));
-		else
-			snprintf(s->ifname, sizeof(s->ifname), "?");
-		if (s->tcp_state == STATE_ESTABLISHED)
-			snap->established++;
+		subflow_from_tcp_info(snap, s, ti, resolve_ifnames);
 	}
 	return 0;
 }
@@ -270,19 +280,7 @@ int tcp_snapshot(int fd, struct mptcp_snap *snap, bool resolve_ifnames)
 	getsockname(fd, (struct sockaddr *)&s->local, &al);
 	al = sizeof(s->remote);
 	getpeername(fd, (struct sockaddr *)&s->remote, &al);
-	s->tcp_state = ti.tcpi_state;
-	s->bytes_acked = ti.tcpi_bytes_acked;
-	s->bytes_sent = ti.tcpi_bytes_sent;
-	s->bytes_received = ti.tcpi_bytes_received;
-	s->rtt_us = ti.tcpi_rtt;
-	s->rttvar_us = ti.tcpi_rttvar;
-	s->rcv_rtt_us = ti.tcpi_rcv_rtt;
-	if (resolve_ifnames)
-		ifname_for_addr((const struct sockaddr *)&s->local, s->ifname, sizeof(s->ifname));
-	else
-		snprintf(s->ifname, sizeof(s->ifname), "?");
-	if (s->tcp_state == STATE_ESTABLISHED)
-		snap->established = 1;
+	subflow_from_tcp_info(snap, s, &ti, resolve_ifnames);
 	return 0;
 }
 

@@ -600,23 +600,6 @@ int srv_undo_journal(const char *journal_path, bool announce)
 
 /* ---- initial subflow policy (per-server) ----------------------------------- */
 
-static void ss_of(struct sockaddr_storage *ss, int family, const union mptcp_pm_nl_inaddr *a,
-		  uint16_t port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-		s->sin_family = AF_INET;
-		s->sin_addr = a->v4;
-		s->sin_port = htons(port);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-		s->sin6_family = AF_INET6;
-		s->sin6_addr = a->v6;
-		s->sin6_port = htons(port);
-	}
-}
-
 static int vip_of(const struct agent *a, int family, const union mptcp_pm_nl_inaddr *addr,
 		  uint16_t port)
 {
@@ -744,8 +727,8 @@ static void on_pm_event(const struct mptcp_pm_nl_event *ev, void *data)
 		memset(c, 0, sizeof(*c));
 		c->token = ev->token;
 		c->vip = vip;
-		ss_of(&c->local, ev->family, &ev->saddr, ev->sport);
-		ss_of(&c->remote, ev->family, &ev->daddr, ev->dport);
+		mptcp_pm_nl_sockaddr(&c->local, ev->family, &ev->saddr, ev->sport);
+		mptcp_pm_nl_sockaddr(&c->remote, ev->family, &ev->daddr, ev->dport);
 		break;
 	}
 	case MPTCP_EVENT_SUB_ESTABLISHED: {

@@ -6,12 +6,13 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <string.h>
 
 #include "mptcp_info.h"
-#include "mptcp_pm_events.h"
+#include "mptcp_pm_nl.h"
 #include "probe/mib.h"
 #include "probe/proto.h"
 #include "util.h"
@@ -173,13 +174,18 @@ static void test_mib_parse(void **state)
 	assert_int_equal(mib_parse("MPTcpExt: A B\nMPTcpExt: 1 x\n", &m), -1);
 }
 
+/*
+ * The probe's join accounting reads SUB_* events through mptcp_pm_nl: what it
+ * relies on is checked here, byte order first (event ports are big-endian on
+ * the wire, host order once parsed).
+ */
 static void test_event_parse(void **state)
 {
 	(void)state;
 	char buf[512];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	struct mptcp_pm_event ev;
+	struct mptcp_pm_nl_event ev;
 	struct in_addr s4, d4;
 
 	nlh->nlmsg_type = 0x20;
@@ -197,27 +203,47 @@ static void test_event_parse(void **state)
 	mnl_attr_put_u8(nlh, MPTCP_ATTR_ERROR, 111);
 	mnl_attr_put_u32(nlh, MPTCP_ATTR_IF_IDX, 3);
 
-	assert_int_equal(mptcp_pm_event_parse(nlh, &ev), 0);
+	assert_int_equal(mptcp_pm_nl_event_parse(nlh, &ev), 0);
 	assert_int_equal(ev.type, MPTCP_EVENT_SUB_CLOSED);
-	assert_string_equal(mptcp_pm_event_name(ev.type), "SUB_CLOSED");
+	assert_string_equal(mptcp_pm_nl_event_name(ev.type), "sub_closed");
 	assert_int_equal(ev.token, 0xc0ffee01);
 	assert_true(ev.has_error);
 	assert_int_equal(ev.error, 111);
 	assert_int_equal(ev.ifindex, 3);
-	const struct sockaddr_in *sa = (const void *)&ev.saddr, *da = (const void *)&ev.daddr;
-	assert_int_equal(sa->sin_family, AF_INET);
-	assert_int_equal(ntohs(sa->sin_port), 40000);
-	assert_int_equal(ntohs(da->sin_port), 80);
-	assert_int_equal(da->sin_addr.s_addr, d4.s_addr);
+	assert_int_equal(ev.family, AF_INET);
+	assert_true(ev.has_saddr && ev.has_daddr && ev.has_sport && ev.has_dport);
+	assert_int_equal(ev.sport, 40000); /* host order once parsed */
+	assert_int_equal(ev.dport, 80);
+	assert_int_equal(ev.saddr.v4.s_addr, s4.s_addr);
+	assert_int_equal(ev.daddr.v4.s_addr, d4.s_addr);
 	assert_int_equal(ev.loc_id, 1);
 	assert_int_equal(ev.rem_id, 2);
+
+	/* The join table's key: ports back in network order in the sockaddr. */
+	struct sockaddr_storage ss;
+	mptcp_pm_nl_sockaddr(&ss, ev.family, &ev.saddr, ev.sport);
+	const struct sockaddr_in *sa = (const void *)&ss;
+	assert_int_equal(sa->sin_family, AF_INET);
+	assert_int_equal(ntohs(sa->sin_port), 40000);
+	assert_int_equal(sa->sin_addr.s_addr, s4.s_addr);
+
+	/* 6.18: ANNOUNCED has no FAMILY attribute; the address attribute says it. */
+	nlh = mnl_nlmsg_put_header(buf);
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = MPTCP_EVENT_ANNOUNCED;
+	mnl_attr_put_u32(nlh, MPTCP_ATTR_TOKEN, 0xc0ffee01);
+	mnl_attr_put(nlh, MPTCP_ATTR_DADDR4, 4, &d4);
+	mnl_attr_put_u16(nlh, MPTCP_ATTR_DPORT, htons(8080));
+	assert_int_equal(mptcp_pm_nl_event_parse(nlh, &ev), 0);
+	assert_int_equal(ev.family, AF_INET);
+	assert_int_equal(ev.dport, 8080);
 
 	/* A truncated address attribute makes the message invalid. */
 	nlh = mnl_nlmsg_put_header(buf);
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->cmd = MPTCP_EVENT_SUB_ESTABLISHED;
 	mnl_attr_put(nlh, MPTCP_ATTR_SADDR6, 4, &s4);
-	assert_int_equal(mptcp_pm_event_parse(nlh, &ev), -1);
+	assert_int_equal(mptcp_pm_nl_event_parse(nlh, &ev), -EINVAL);
 }
 
 /*
