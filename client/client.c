@@ -171,11 +171,18 @@ static int client_ini_key(void *user, const char *section, const char *name,
 		}
 		cfg->withdraw_lost = b;
 	} else if (!strcmp(name, "cross_family")) {
-		if (parse_bool_val(value, &b)) {
-			mplb_err("%s: cross_family must be yes or no", ic->path);
+		if (!strcmp(value, "fallback"))
+			cfg->cross_family = CL_CROSS_FALLBACK;
+		else if (!parse_bool_val(value, &b))
+			cfg->cross_family = b ? CL_CROSS_YES : CL_CROSS_NO;
+		else {
+			mplb_err("%s: cross_family must be fallback, yes or no, not '%s'", ic->path, value);
 			goto bad;
 		}
-		cfg->cross_family = b;
+	} else if (!strcmp(name, "cross_family_wait_ms")) {
+		if (parse_uint(value, "cross_family_wait_ms", 0, 10000, &v))
+			goto bad;
+		cfg->cross_family_wait_ms = (unsigned)v;
 	} else if (!strcmp(name, "state_dir")) {
 		snprintf(ic->state_dir, ic->state_dir_len, "%s", value);
 	} else if (!strcmp(name, "uplinks")) {

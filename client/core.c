@@ -21,6 +21,17 @@ void cl_config_defaults(struct cl_config *cfg)
 	cfg->attr_wait_ms = 150;
 	cfg->community_subflows = 1;
 	cfg->withdraw_lost = true;
+	cfg->cross_family = CL_CROSS_FALLBACK;
+	cfg->cross_family_wait_ms = 150;
+}
+
+const char *cl_cross_family_name(enum cl_cross_family v)
+{
+	switch (v) {
+	case CL_CROSS_NO: return "no";
+	case CL_CROSS_YES: return "yes";
+	default: return "fallback";
+	}
 }
 
 void cl_ctx_init(struct cl_ctx *ctx, const struct cl_config *cfg,
@@ -427,16 +438,52 @@ static void attr_static(const struct cl_ctx *ctx, struct cl_remote *r)
 	}
 }
 
+/* Does the peer have an address of the connection's own family we may join? */
+static bool same_family_usable(const struct cl_conn *c)
+{
+	for (int i = 0; i < CL_MAX_REMOTES; i++) {
+		const struct cl_remote *r = &c->remotes[i];
+		if (r->used && !r->removed && r->family == c->family &&
+		    !(r->initial && c->deny_join_id0))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Remotes of another family: a dual-stack (IPv6, not v6-only) MPTCP socket
  * may carry IPv4 subflows, which the kernel allows; an IPv4 socket cannot
- * carry IPv6 ones. Attempted only with cross_family.
+ * carry IPv6 ones. cross_family says when to use them: never, always, or
+ * (fallback) while the peer offers nothing joinable of the connection's own
+ * family, e.g. a port-scheme server whose IPv6 ADD_ADDR with a port was
+ * dropped for lack of option space. An IPv4 address still held for an IPv6
+ * announcement that may follow it is not used yet.
  */
-static bool family_ok(const struct cl_ctx *ctx, const struct cl_conn *c, int family)
+const char *cl_remote_family_refusal(const struct cl_ctx *ctx, const struct cl_conn *c,
+				     const struct cl_remote *r)
 {
-	if (family == c->family)
-		return true;
-	return ctx && ctx->cfg.cross_family && c->family == AF_INET6 && family == AF_INET;
+	if (r->family == c->family)
+		return "";
+	if (c->family != AF_INET6)
+		return "an IPv4 connection cannot carry IPv6 subflows";
+	switch (ctx ? ctx->cfg.cross_family : CL_CROSS_NO) {
+	case CL_CROSS_YES:
+		return "";
+	case CL_CROSS_NO:
+		return "IPv4 address on an IPv6 connection (cross_family = no)";
+	default:
+		if (same_family_usable(c))
+			return "the peer has a usable IPv6 address (cross_family = fallback)";
+		if (r->cross_deadline)
+			return "waiting for an IPv6 announcement (cross_family = fallback)";
+		return "";
+	}
+}
+
+static bool family_ok(const struct cl_ctx *ctx, const struct cl_conn *c,
+		      const struct cl_remote *r)
+{
+	return !cl_remote_family_refusal(ctx, c, r)[0];
 }
 
 bool cl_remote_usable(const struct cl_ctx *ctx, const struct cl_conn *c,
@@ -444,7 +491,7 @@ bool cl_remote_usable(const struct cl_ctx *ctx, const struct cl_conn *c,
 {
 	if (!r->used || r->removed)
 		return false;
-	if (!family_ok(ctx, c, r->family))
+	if (!family_ok(ctx, c, r))
 		return false;
 	if (r->initial && c->deny_join_id0)
 		return false; /* RFC 8684 C bit: MUST NOT join the initial addr/port */
@@ -635,8 +682,9 @@ static const char *uplink_name(struct cl_ctx *ctx, int ifindex)
 static void announce_to_units(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
 {
 	r->attr_deadline = 0;
-	/* Before ESTABLISHED the units hear of it right after conn_established. */
-	if (r->told || !c->established)
+	/* Before ESTABLISHED the units hear of it right after conn_established;
+	 * a cross-family address still held, when its hold ends. */
+	if (r->told || !c->established || r->cross_deadline)
 		return;
 	r->told = true;
 	DISPATCH(ctx, addr_announced, c, r);
@@ -809,7 +857,8 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		/* Addresses announced before ESTABLISHED whose attributes are settled. */
 		for (int i = 0; i < CL_MAX_REMOTES; i++) {
 			r = &c->remotes[i];
-			if (r->used && !r->initial && !r->told && !r->attr_deadline)
+			if (r->used && !r->initial && !r->told && !r->attr_deadline &&
+			    !r->cross_deadline)
 				announce_to_units(ctx, c, r);
 		}
 		return;
@@ -852,6 +901,21 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 			logf_(ctx, "announced", c->token, "conn 0x%08x peer announced id %u %s (%s)",
 			      c->token, r->id, ep_str(r->family, &r->addr, r->port, a, sizeof(a)),
 			      cl_attr_str(&r->attr, ab, sizeof(ab)));
+		}
+		/*
+		 * cross_family = fallback: the in-kernel PM of the server sends
+		 * its next ADD_ADDR once this one is echoed, so an IPv6 address
+		 * may be a round trip behind this IPv4 one. Hold the IPv4
+		 * address so that the units do not open subflows to it that an
+		 * IPv6 announcement would have made unnecessary.
+		 */
+		if (ctx->cfg.cross_family == CL_CROSS_FALLBACK && ctx->cfg.cross_family_wait_ms &&
+		    c->family == AF_INET6 && r->family == AF_INET && !same_family_usable(c)) {
+			r->cross_deadline = ctx->now + ctx->cfg.cross_family_wait_ms / 1000.0;
+			cl_decide(ctx, c->token,
+				  "holding announced %s up to %u ms: IPv4 on an IPv6 connection, used only if no IPv6 address comes",
+				  ep_str(r->family, &r->addr, r->port, a, sizeof(a)),
+				  ctx->cfg.cross_family_wait_ms);
 		}
 		/*
 		 * Units that decide by attributes wait a little for the wire's
@@ -1295,6 +1359,23 @@ double cl_tick(struct cl_ctx *ctx)
 {
 	double next = -1;
 	expire_orphans(ctx);
+	/* Cross-family addresses held for an IPv6 announcement: their time is up. */
+	for (struct cl_conn *c = ctx->conns; c; c = c->next)
+		for (int i = 0; i < CL_MAX_REMOTES; i++) {
+			struct cl_remote *r = &c->remotes[i];
+			if (!r->used || !r->cross_deadline)
+				continue;
+			if (r->cross_deadline > ctx->now) {
+				double d = r->cross_deadline - ctx->now;
+				if (next < 0 || d < next)
+					next = d;
+				continue;
+			}
+			r->cross_deadline = 0;
+			ctx->dirty = true;
+			if (!r->attr_deadline)
+				announce_to_units(ctx, c, r);
+		}
 	/* Announced addresses whose attributes did not come in time: decide without. */
 	for (struct cl_conn *c = ctx->conns; c; c = c->next)
 		for (int i = 0; i < CL_MAX_REMOTES; i++) {

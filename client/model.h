@@ -75,6 +75,12 @@ struct cl_remote {
 	 */
 	double attr_deadline;
 	bool told;		/* units have seen addr_announced for it */
+	/*
+	 * cross_family = fallback: an IPv4 address announced on an IPv6
+	 * connection is held until this time (0 = not held) for an IPv6
+	 * announcement that would make it unnecessary (see cl_config).
+	 */
+	double cross_deadline;
 	char refused[120];	/* last admission refusal logged, to log each once */
 };
 
@@ -159,7 +165,18 @@ struct cl_config {
 	bool keep_non_backup;	     /* make-after/before-break keep every non-backup address, not one subflow */
 	unsigned community_subflows; /* community unit: subflows per community */
 	bool withdraw_lost;	     /* after a failover, RM_ADDR the lost local address */
-	bool cross_family;	     /* IPv4 remotes on IPv6 connections (dual-stack socket) */
+	/*
+	 * IPv4 remotes on IPv6 connections (a dual-stack socket carries IPv4
+	 * subflows): never, always, or (fallback, the default) only when the
+	 * peer has no usable address of the connection's family. The fallback
+	 * is what a port-scheme server needs: its IPv6 ADD_ADDR with a port
+	 * does not fit beside timestamps, so an IPv6 connection only hears of
+	 * the IPv4 join port. Stock Linux clients join it too.
+	 */
+	enum cl_cross_family { CL_CROSS_NO, CL_CROSS_FALLBACK, CL_CROSS_YES } cross_family;
+	/* fallback: how long an IPv4 announcement waits for an IPv6 one (the
+	 * in-kernel PM sends the next ADD_ADDR once the previous is echoed). */
+	unsigned cross_family_wait_ms;
 	struct cl_static_attr {
 		char name[32];
 		int family;
@@ -325,6 +342,10 @@ unsigned cl_conn_extra_subflows(const struct cl_conn *c);
 /* May c get subflows to r at all (family, C bit, removed)? */
 bool cl_remote_usable(const struct cl_ctx *ctx, const struct cl_conn *c,
 		      const struct cl_remote *r);
+/* Why r is not usable on c because of its family ("" when the family is fine). */
+const char *cl_remote_family_refusal(const struct cl_ctx *ctx, const struct cl_conn *c,
+				     const struct cl_remote *r);
+const char *cl_cross_family_name(enum cl_cross_family v);
 /* Open a subflow u -> r now; reason goes to the decision log. 0 or -errno. */
 int cl_subflow_open(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink *u,
 		    struct cl_remote *r, const char *reason);

@@ -36,11 +36,17 @@ static void on_established(struct cl_ctx *ctx, struct cl_conn *c)
 static void on_announced(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remote *r)
 {
 	char a[64];
-	if (r->family != c->family && !cl_remote_usable(ctx, c, r)) {
-		cl_decide(ctx, c->token, "ignoring announced %s: family %d differs from the connection's %d",
-			  ep(r, a, sizeof(a)), r->family, c->family);
+	const char *refusal = cl_remote_family_refusal(ctx, c, r);
+	if (refusal[0]) {
+		cl_decide(ctx, c->token, "ignoring announced %s: %s", ep(r, a, sizeof(a)), refusal);
 		return;
 	}
+	if (r->family != c->family)
+		cl_decide(ctx, c->token, "using announced %s on an IPv6 connection: %s",
+			  ep(r, a, sizeof(a)),
+			  ctx->cfg.cross_family == CL_CROSS_YES
+				  ? "cross_family = yes"
+				  : "the peer has no usable IPv6 address (cross_family = fallback)");
 	cl_fill(ctx, c, NULL, NULL);
 }
 

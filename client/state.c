@@ -103,12 +103,13 @@ json_t *client_state_json(const struct client_daemon *d)
 			const struct cl_remote *r = &c->remotes[i];
 			if (!r->used)
 				continue;
-			json_array_append_new(rs, json_pack("{s:i, s:o, s:i, s:b, s:b, s:b, s:o, s:b}",
+			json_array_append_new(rs, json_pack("{s:i, s:o, s:i, s:b, s:b, s:b, s:o, s:b, s:b}",
 				"id", r->id, "address", ip_json(r->family, &r->addr),
 				"port", r->port, "initial", r->initial,
 				"removed", r->removed, "usable", cl_remote_usable(ctx, c, r),
 				"attributes", attr_json(&r->attr),
-				"waiting_for_attributes", r->attr_deadline > 0));
+				"waiting_for_attributes", r->attr_deadline > 0,
+				"waiting_for_same_family", r->cross_deadline > 0));
 		}
 		json_object_set_new(o, "remote_addresses", rs);
 		for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
@@ -247,13 +248,14 @@ int client_status(const char *path, bool json)
 					 (long long)json_integer_value(json_object_get(a, "community")),
 					 json_is_true(json_object_get(a, "backup")) ? " backup" : "",
 					 jstr(a, "source"));
-			printf("      id %-3lld %s port %lld  %s%s%s%s\n",
+			printf("      id %-3lld %s port %lld  %s%s%s%s%s\n",
 			       (long long)json_integer_value(json_object_get(w, "id")),
 			       jstr(w, "address"),
 			       (long long)json_integer_value(json_object_get(w, "port")), attrs,
 			       json_is_true(json_object_get(w, "initial")) ? " (initial)" : "",
 			       json_is_true(json_object_get(w, "usable")) ? "" : " (not used)",
-			       json_is_true(json_object_get(w, "waiting_for_attributes")) ? " (waiting for attributes)" : "");
+			       json_is_true(json_object_get(w, "waiting_for_attributes")) ? " (waiting for attributes)" : "",
+			       json_is_true(json_object_get(w, "waiting_for_same_family")) ? " (held: waiting for an IPv6 address)" : "");
 		}
 		printf("    subflows:\n");
 		json_array_foreach(json_object_get(v, "subflows"), k, w)

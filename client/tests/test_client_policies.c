@@ -363,6 +363,92 @@ static void test_attr_timing_and_sources(void **state)
 	assert_int_equal(ctx.attr_stats.expired, 1);
 }
 
+/*
+ * cross_family: an IPv6 connection to a server that set the C bit. Under the
+ * port scheme only the IPv4 join port is announced (the IPv6 ADD_ADDR with a
+ * port does not fit beside timestamps): fallback uses it from every uplink
+ * after the hold; when an IPv6 address follows within the hold (per-server
+ * announces v4 then v6) the IPv4 one is left alone; `no` never uses it.
+ */
+#define VIP6 "fd82:200::1"
+#define SRV6 "fd82:100::2"
+
+static void v6_uplinks(void)
+{
+	struct in6_addr a6;
+	inet_pton(AF_INET6, "fd82:1::2", &a6);
+	cl_uplink_addr(&ctx, 2, AF_INET6, &a6, true);
+	inet_pton(AF_INET6, "fd82:2::2", &a6);
+	cl_uplink_addr(&ctx, 3, AF_INET6, &a6, true);
+}
+
+static void established6_cbit(void)
+{
+	struct mptcp_pm_nl_event ev = {.type = MPTCP_EVENT_ESTABLISHED, .token = TOKEN,
+				       .family = AF_INET6, .sport = 40000, .dport = 80,
+				       .flags = MPTCP_PM_EV_FLAG_DENY_JOIN_ID0};
+	inet_pton(AF_INET6, "fd82:1::2", &ev.saddr.v6);
+	inet_pton(AF_INET6, VIP6, &ev.daddr.v6);
+	cl_on_pm_event(&ctx, &ev);
+}
+
+static void announce_port(uint8_t id, int family, const char *addr, uint16_t port)
+{
+	struct mptcp_pm_nl_event ev = {.type = MPTCP_EVENT_ANNOUNCED, .token = TOKEN,
+				       .family = family, .rem_id = id, .has_rem_id = true,
+				       .has_daddr = true, .dport = port, .has_dport = port != 0};
+	inet_pton(family, addr, family == AF_INET ? (void *)&ev.daddr.v4 : (void *)&ev.daddr.v6);
+	cl_on_pm_event(&ctx, &ev);
+}
+
+static void cross_no(struct cl_config *cfg) { cfg->cross_family = CL_CROSS_NO; }
+
+static void test_cross_family_fallback(void **state)
+{
+	(void)state;
+	/* port scheme: only VIP4:20001 comes */
+	setup_units("spread", NULL);
+	assert_int_equal(ctx.cfg.cross_family, CL_CROSS_FALLBACK); /* the default */
+	v6_uplinks();
+	established6_cbit();
+	announce_port(1, AF_INET, PRIMARY, 20001);
+	assert_int_equal(fk.n_creates, 0); /* held for an IPv6 announcement */
+	ctx.now += 0.1;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_creates, 0);
+	ctx.now += 0.1;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_creates, 2); /* IPv4 subflows from both uplinks */
+	assert_string_equal(fk.creates[0].raddr, PRIMARY);
+	assert_string_equal(fk.creates[1].raddr, PRIMARY);
+	assert_int_not_equal(fk.creates[0].ifindex, fk.creates[1].ifindex);
+	cl_ctx_free(&ctx);
+
+	/* per-server: v4 then v6 within the hold: only the IPv6 address is used */
+	setup_units("spread", NULL);
+	v6_uplinks();
+	established6_cbit();
+	announce_port(1, AF_INET, BK_HI, 0);
+	ctx.now += 0.01;
+	announce_port(2, AF_INET6, SRV6, 0);
+	assert_int_equal(fk.n_creates, 2);
+	ctx.now += 1;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_creates, 2);
+	assert_string_equal(fk.creates[0].raddr, SRV6);
+	assert_string_equal(fk.creates[1].raddr, SRV6);
+	cl_ctx_free(&ctx);
+
+	/* cross_family = no: the port scheme's IPv6 connection stays on one path */
+	setup_units("spread", cross_no);
+	v6_uplinks();
+	established6_cbit();
+	announce_port(1, AF_INET, PRIMARY, 20001);
+	ctx.now += 1;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_creates, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +460,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_priority_classes, teardown),
 		cmocka_unit_test_teardown(test_community_one_each, teardown),
 		cmocka_unit_test_teardown(test_attr_timing_and_sources, teardown),
+		cmocka_unit_test_teardown(test_cross_family_fallback, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
