@@ -330,8 +330,10 @@ static int apply_sysctls(const struct lab_plan *p, const struct lab_host *h)
 		rc = sysctl_write(h->netns, role[i].key, role[i].value);
 	/* The C bit: the backend refuses joins to its initial address and
 	 * port (the VIP), which the LB cannot steer to the right backend;
-	 * clients then join only the announced per-server address or port. */
-	if (!rc && h->role == ROLE_BACKEND && p->opts.server_pm != SERVER_PM_NONE)
+	 * clients then join only the announced per-server address or port.
+	 * With the server agent, the agent sets it (and undoes it). */
+	if (!rc && h->role == ROLE_BACKEND && !lab_runs_agent(&p->opts) &&
+	    (p->opts.server_pm == SERVER_PM_PER_SERVER || p->opts.server_pm == SERVER_PM_PORT))
 		rc = sysctl_write(h->netns, "net.mptcp.allow_join_initial_addr_port", "0");
 	if (lab_setns(NULL))
 		return -1;
@@ -478,6 +480,10 @@ static void config_backend(const struct lab_plan *p, const struct lab_host *h,
 	/* Direct server return: replies go to the router, not the LB. */
 	batch_add(b4, "route add default via 10.100.0.1 dev %s", e->name);
 	batch_add(b6, "route add default via fd00:100::1 dev %s", e->name);
+	/* The agent applies the rest itself (C bit, endpoints, limits,
+	 * add_addr_timeout, tc programs) and undoes it on exit. */
+	if (lab_runs_agent(&p->opts))
+		return;
 	batch_add(b4, "mptcp limits set subflows 8 add_addr_accepted 8");
 	switch (p->opts.server_pm) {
 	case SERVER_PM_PER_SERVER:
@@ -496,6 +502,7 @@ static void config_backend(const struct lab_plan *p, const struct lab_host *h,
 			  h->join_port);
 		break;
 	case SERVER_PM_NONE:
+	case SERVER_PM_TSECR: /* refused without the agent (plan.c) */
 		break;
 	}
 }
@@ -765,6 +772,10 @@ static int start_backends(struct lab_plan *p)
 		mplb_warn("%u of %u backends not listening on port %u after %.0f s; see their logs",
 			  total - ready - dead, total, p->opts.port, SERVE_READY_TIMEOUT);
 	progress("backends: %u of %u serving on [::]:%u", ready, total, p->opts.port);
+	/* The agents after serve: their health is "ready" only once something
+	 * listens on the VIP's port. */
+	if (lab_runs_agent(&p->opts) && !lab_interrupted)
+		return lab_start_agents(p);
 	return 0;
 }
 
@@ -856,6 +867,9 @@ int lab_apply(struct lab_plan *p)
 	}
 	CHECK_INTERRUPT();
 
+	/* The tsecr key before the backends: the agents and lb.ini share it. */
+	if (p->opts.lb == LAB_LB_MPLB && lab_tsecr_key_new(p))
+		goto fail;
 	if (start_backends(p))
 		goto fail;
 	CHECK_INTERRUPT();
@@ -995,6 +1009,10 @@ int lab_teardown(const char *name, json_t *state, bool verbose)
 		snprintf(path, sizeof(path), "/var/run/netns/%s", netns[i]);
 		stat(path, &ns[i]);
 	}
+	/* The server agents first, alone, and waited for: each undoes its
+	 * own changes (endpoints, sysctls, tc links, pins, journal) while its
+	 * namespace and the processes it checks still exist. */
+	lab_stop_agents(name, netns, n);
 	/* Every process in a lab namespace: serve, and anything started with
 	 * `lab exec` or left by a crashed `up`. TERM first, KILL after a grace
 	 * period. */
@@ -1009,6 +1027,9 @@ int lab_teardown(const char *name, json_t *state, bool verbose)
 		usleep(20000);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
+	/* An agent that was killed left its journal: replay it in its
+	 * namespace (pins live on the host's bpffs, beyond the namespace). */
+	lab_cleanup_agents(name, netns, n);
 
 	/* XDP off explicitly (both modes), then the namespaces; their
 	 * interfaces, routes and endpoints go with them. */

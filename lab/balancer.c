@@ -174,7 +174,7 @@ static unsigned count_lines(const char *file, const char *needle)
 	return n;
 }
 
-static void print_log_tail(const char *file)
+void lab_print_log_tail(const char *file)
 {
 	char line[512];
 	FILE *f = fopen(file, "re");
@@ -197,22 +197,31 @@ static bool exited(pid_t pid, int *status)
 
 /* ---- balancers ----------------------------------------------------------- */
 
-int lab_start_balancers(struct lab_plan *p)
+int lab_tsecr_key_new(struct lab_plan *p)
 {
-	char exe[512], dir[256], ini[320], pin_name[LAB_NAME_LEN + 16], log[300];
 	unsigned char key[16];
 
-	if (lab_self_exe(exe, sizeof(exe)))
-		return -1;
-	lab_run_dir(p->opts.name, dir, sizeof(dir));
-	snprintf(ini, sizeof(ini), "%s/%s", dir, LAB_LB_INI);
-	/* A fresh tsecr key per lab; lab.json keeps it for the server agents. */
+	/* A fresh key per lab; lab.json keeps it, lb.ini and every agent's
+	 * config carry it (docs/tsecr.md). */
 	if (getrandom(key, sizeof(key), 0) != sizeof(key)) {
 		mplb_err("getrandom: %s", strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(key); i++)
 		snprintf(p->tsecr_key + 2 * i, 3, "%02x", key[i]);
+	return 0;
+}
+
+int lab_start_balancers(struct lab_plan *p)
+{
+	char exe[512], dir[256], ini[320], pin_name[LAB_NAME_LEN + 16], log[300];
+
+	if (lab_self_exe(exe, sizeof(exe)))
+		return -1;
+	lab_run_dir(p->opts.name, dir, sizeof(dir));
+	snprintf(ini, sizeof(ini), "%s/%s", dir, LAB_LB_INI);
+	if (!p->tsecr_key[0] && lab_tsecr_key_new(p))
+		return -1;
 
 	json_t *state = lab_state_build(p);
 	int rc = state ? lab_lb_ini_write(state) : -1;
@@ -245,7 +254,7 @@ int lab_start_balancers(struct lab_plan *p)
 				if (!lab_interrupted) {
 					mplb_err("%s: mplb lb run did not attach%s; its log (%s):", h->id,
 						 now_sec() > deadline ? " in time" : "", pr->log);
-					print_log_tail(pr->log);
+					lab_print_log_tail(pr->log);
 				}
 				return -1;
 			}
@@ -301,7 +310,7 @@ int lab_start_client_daemons(struct lab_plan *p)
 				if (!lab_interrupted) {
 					mplb_err("%s: mplb client run did not start%s; its log (%s):",
 						 h->id, now_sec() > deadline ? " in time" : "", pr->log);
-					print_log_tail(pr->log);
+					lab_print_log_tail(pr->log);
 				}
 				return -1;
 			}
@@ -368,7 +377,7 @@ static int reload_balancers(json_t *state, char *done, size_t done_len)
 			}
 			if (!ok) {
 				mplb_err("%s: the balancer did not reload; its log (%s):", jstr(h, "id"), log);
-				print_log_tail(log);
+				lab_print_log_tail(log);
 				rc = -1;
 				continue;
 			}

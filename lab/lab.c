@@ -208,13 +208,15 @@ static void print_table(json_t *state)
 	json_t *opts = json_object_get(state, "options");
 	json_t *bal = json_object_get(state, "balancer");
 	const char *rate = json_string_value(json_object_get(opts, "uplink_rate"));
-	printf("lab %s  VIPs %s [%s] port %lld  client-pm %s  server-pm %s  xdp %s (requested %s)\n",
+	printf("lab %s  VIPs %s [%s] port %lld  client-pm %s  server-pm %s%s  xdp %s (requested %s)\n",
 	       json_string_value(json_object_get(state, "name")),
 	       json_string_value(json_object_get(vips, "ipv4")),
 	       json_string_value(json_object_get(vips, "ipv6")),
 	       json_integer_value(json_object_get(vips, "port")),
 	       json_string_value(json_object_get(opts, "client_pm")),
 	       json_string_value(json_object_get(opts, "server_pm")),
+	       json_is_false(json_object_get(opts, "server_agent")) ? " (lab-configured, no agent)"
+	       : strcmp(json_string_value(json_object_get(opts, "server_pm")), "none") ? " (mplb server)" : "",
 	       json_string_value(json_object_get(xdp, "attached")),
 	       json_string_value(json_object_get(xdp, "requested")));
 	if (bal && !strcmp(json_string_value(json_object_get(bal, "kind")), "mplb"))
@@ -264,6 +266,23 @@ static void print_table(json_t *state)
 			printf("\n%46spool: id %lld, %s", "",
 			       json_integer_value(json_object_get(pool, "id")),
 			       json_string_value(json_object_get(pool, "state")));
+		json_t *ag = json_object_get(h, "agent");
+		if (ag && !json_is_true(json_object_get(ag, "running")))
+			printf("\n%46sagent %s: NOT RUNNING (log %s/%s-agent.log)", "",
+			       json_string_value(json_object_get(ag, "scheme")),
+			       json_string_value(json_object_get(state, "run_dir")),
+			       json_string_value(json_object_get(h, "id")));
+		else if (ag)
+			printf("\n%46sagent %s: pid %lld, %s%s%s, C bit %s, %lld endpoints, %lld tc links", "",
+			       json_string_value(json_object_get(ag, "scheme")),
+			       json_integer_value(json_object_get(ag, "pid")),
+			       json_is_true(json_object_get(ag, "ready")) ? "ready" : "NOT READY",
+			       json_is_true(json_object_get(ag, "ready")) ? "" : ": ",
+			       json_is_true(json_object_get(ag, "ready")) ? ""
+				       : json_string_value(json_object_get(ag, "reasons")),
+			       json_is_true(json_object_get(ag, "c_bit")) ? "set" : "off",
+			       json_integer_value(json_object_get(ag, "endpoints")),
+			       json_integer_value(json_object_get(ag, "tc_links")));
 		if (x && json_string_value(json_object_get(x, "program"))[0])
 			printf("\n%46sXDP program %s", "",
 			       json_string_value(json_object_get(x, "program")));

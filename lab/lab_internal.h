@@ -4,6 +4,8 @@
  *   plan.c   options -> a topology plan (pure data: hosts, interfaces, addresses)
  *   apply.c  plan -> namespaces, links, addresses, routes, sysctls, MPTCP, processes
  *   xdp.c    XDP programs on the LB hosts (and their peers in the router)
+ *   agent.c  the backend agent (`mplb server run`) on every backend: config,
+ *            start, readiness, stop, cleanup of a killed one
  *   balancer.c  the XDP balancer (`mplb lb run`) on the LB hosts, its lb.ini,
  *            `lab backend` (pool changes + reload); `mplb client` daemons
  *   state.c  the plan plus what was started -> /run/mplb/<name>/lab.json, and back
@@ -38,7 +40,10 @@
 #define LAB_NAME_LEN 32
 
 enum lab_client_pm { CLIENT_PM_FULLMESH, CLIENT_PM_SUBFLOW, CLIENT_PM_NONE, CLIENT_PM_MPLB };
-enum lab_server_pm { SERVER_PM_PER_SERVER, SERVER_PM_PORT, SERVER_PM_NONE };
+/* What each backend does for the balancer; with the server agent (default)
+ * `mplb server run` does it, else the lab's own sysctls and endpoints (no
+ * tsecr: only the agent writes ids into TSval). */
+enum lab_server_pm { SERVER_PM_PER_SERVER, SERVER_PM_PORT, SERVER_PM_NONE, SERVER_PM_TSECR };
 enum lab_xdp_mode { XDP_MODE_NATIVE, XDP_MODE_GENERIC, XDP_MODE_NONE };
 /* What balances on the LB hosts: the XDP balancer, or kernel ECMP (baseline). */
 enum lab_lb_kind { LAB_LB_MPLB, LAB_LB_KERNEL };
@@ -47,7 +52,7 @@ enum lab_pool_state { POOL_ACTIVE, POOL_DRAINING, POOL_REMOVED };
 
 #define LAB_STRATEGY_LEN 24
 #define LAB_RATE_LEN 16
-#define LAB_MAX_PROCS 2 /* per host: serve, or mplb lb, or mplb client */
+#define LAB_MAX_PROCS 2 /* per host: serve and mplb server, or mplb lb, or mplb client */
 #define LAB_LB_INI "lb.ini"
 
 struct lab_opts {
@@ -59,6 +64,9 @@ struct lab_opts {
 	unsigned join_port_base;
 	enum lab_client_pm client_pm;
 	enum lab_server_pm server_pm;
+	/* Backends run `mplb server run` (true, default) or get the lab's own
+	 * sysctls and endpoints (--server-agent off, the control). */
+	bool server_agent;
 	enum lab_xdp_mode xdp;
 	enum lab_lb_kind lb;
 	/* Strategy of both VIPs with --lb mplb: hash|port|token|tsecr|... */
@@ -101,7 +109,12 @@ struct lab_host {
 	/* Backends: the per-server addresses (no prefix length). */
 	char server4[INET_ADDRSTRLEN];
 	char server6[INET6_ADDRSTRLEN];
-	unsigned join_port;         /* backends with --server-pm port */
+	unsigned join_port;         /* backends that announce VIP:join_port (port schemes) */
+	/* Backends with the agent: its instance name (= the namespace, unique
+	 * across labs), config and scheme ("" = no agent on this host). */
+	char agent_name[LAB_NAME_LEN + 16];
+	char agent_config[300];
+	char agent_scheme[24];
 	/* Filled in by apply: */
 	char xdp_mode[16];          /* "native", "generic" or "none" */
 	char xdp_iface[IFNAMSIZ];
@@ -156,6 +169,8 @@ pid_t lab_spawn(struct lab_host *h, const char *name, const char *exe,
 		char *const argv[], const char *log);
 /* The path of the running mplb binary (for the processes the lab starts). */
 int lab_self_exe(char *buf, size_t len);
+/* Does this lab run the server agent on its backends? */
+bool lab_runs_agent(const struct lab_opts *o);
 /* A progress line "  [ 0.12s] ..." relative to the start of `up`. */
 void lab_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -169,12 +184,30 @@ int lab_read_backend_macs(struct lab_plan *plan);
 /* Write /run/mplb/<name>/lb.ini from a state document (the single source:
  * `up` and `backend` both generate it from lab.json's content). */
 int lab_lb_ini_write(json_t *state);
+/* A fresh 128-bit tsecr key for lb.ini and the agents (once per lab). */
+int lab_tsecr_key_new(struct lab_plan *plan);
 /* --lb mplb: replace xdp_pass by `mplb lb run` on every LB host. */
 int lab_start_balancers(struct lab_plan *plan);
 /* --client-pm mplb: `mplb client run` in every client namespace. */
 int lab_start_client_daemons(struct lab_plan *plan);
+/* Print the last lines of a process's log to stderr (a failed start). */
+void lab_print_log_tail(const char *file);
 /* `mplb lab backend ACTION HOST`. */
 int lab_backend_cmd(int argc, char **argv);
+
+/* agent.c: `mplb server run` on the backends */
+/* Write every backend's agent config and start the agents detached; wait
+ * until each reports ready (its state file: health ready). */
+int lab_start_agents(struct lab_plan *plan);
+/* `down`: SIGTERM every agent of the lab (so that it undoes its own
+ * changes while its namespace still exists) and wait for them; the
+ * namespaces are those of lab_list_netns(). */
+void lab_stop_agents(const char *name, char **netns, int n);
+/* `down`, after every process is gone: `mplb server cleanup` for an agent
+ * that could not undo (killed: its journal is left), stale files. */
+void lab_cleanup_agents(const char *name, char **netns, int n);
+/* The agent's instance state (/run/mplb/server-<name>.json), or NULL. */
+json_t *lab_agent_state(const char *agent_name);
 
 /* xdp.c */
 struct xdp_pass_bpf;

@@ -14,7 +14,7 @@
 #include "util.h"
 
 static const char *const client_pm_names[] = {"fullmesh", "subflow", "none", "mplb"};
-static const char *const server_pm_names[] = {"per-server", "port", "none"};
+static const char *const server_pm_names[] = {"per-server", "port", "none", "tsecr"};
 static const char *const xdp_mode_names[] = {"native", "generic", "none"};
 static const char *const role_names[] = {"client", "router", "lb", "backend"};
 static const char *const lb_kind_names[] = {"mplb", "kernel"};
@@ -43,6 +43,9 @@ static const char *lab_default_strategy(enum lab_server_pm pm)
 	switch (pm) {
 	case SERVER_PM_PORT: return "port";
 	case SERVER_PM_NONE: return "token";
+	/* The balancer follows TSecr for every non-SYN packet, but an MP_JOIN
+	 * SYN carries no TSecr: it goes to the VIP and is routed by token. */
+	case SERVER_PM_TSECR: return "token+tsecr";
 	default: return "hash";
 	}
 }
@@ -61,6 +64,7 @@ void lab_opts_default(struct lab_opts *o)
 	o->join_port_base = 20000;
 	o->client_pm = CLIENT_PM_FULLMESH;
 	o->server_pm = SERVER_PM_PER_SERVER;
+	o->server_agent = true;
 	o->xdp = XDP_MODE_NATIVE;
 	o->lb = LAB_LB_MPLB;
 	/* lb_strategy stays empty: lab_opts_parse() fills in the default
@@ -103,6 +107,11 @@ bad:
 
 int lab_check_name(const char *s) { return check_name(s); }
 
+bool lab_runs_agent(const struct lab_opts *o)
+{
+	return o->server_agent && o->server_pm != SERVER_PM_NONE;
+}
+
 static void usage_up(FILE *f)
 {
 	fprintf(f,
@@ -118,14 +127,20 @@ static void usage_up(FILE *f)
 		"  --client-pm fullmesh|subflow|none|mplb\n"
 		"                         client path manager: stock kernel endpoints, or the\n"
 		"                         `mplb client` daemon in each client (default fullmesh)\n"
-		"  --server-pm per-server|port|none    backend announcements (default per-server)\n"
-		"  --join-port-base PORT  backend m announces VIP:PORT+m with --server-pm port (default 20000)\n"
+		"  --server-pm per-server|port|tsecr|none\n"
+		"                         what each backend does for the balancer (default per-server):\n"
+		"                         announce its own address, announce VIP:join port, write its\n"
+		"                         id into TSval (tsecr, with --lb-strategy token+tsecr or\n"
+		"                         port+tsecr), or nothing\n"
+		"  --server-agent on|off  on: `mplb server run` on every backend does it (default);\n"
+		"                         off: the lab's own sysctls and endpoints (no tsecr; a control)\n"
+		"  --join-port-base PORT  backend m announces VIP:PORT+m with the port schemes (default 20000)\n"
 		"  --xdp native|generic|none           XDP mode on the LB hosts (default native)\n"
 		"  --lb mplb|kernel       balancer on the LB hosts: the XDP balancer `mplb lb`, or\n"
 		"                         the kernel's ECMP forwarding (baseline) (default mplb)\n"
 		"  --lb-strategy hash|port|token|tsecr|token+tsecr|port+tsecr\n"
 		"                         strategy of both VIPs (default: port with --server-pm port,\n"
-		"                         token with none, hash with per-server)\n"
+		"                         token with none, token+tsecr with tsecr, hash with per-server)\n"
 		"  --uplink-rate RATE     tbf on both ends of every client uplink, e.g. 50mbit\n"
 		"                         (default: unshaped)\n",
 		LAB_MAX_CLIENTS, LAB_MAX_UPLINKS, LAB_MAX_LBS, LAB_MAX_BACKENDS);
@@ -135,7 +150,7 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 {
 	enum { O_NAME = 256, O_CLIENTS, O_UPLINKS, O_LBS, O_BACKENDS, O_VIP4,
 	       O_VIP6, O_PORT, O_CPM, O_SPM, O_JPB, O_XDP, O_LB, O_STRATEGY,
-	       O_RATE };
+	       O_RATE, O_AGENT };
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, O_NAME},
 		{"clients", required_argument, NULL, O_CLIENTS},
@@ -152,6 +167,7 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 		{"lb", required_argument, NULL, O_LB},
 		{"lb-strategy", required_argument, NULL, O_STRATEGY},
 		{"uplink-rate", required_argument, NULL, O_RATE},
+		{"server-agent", required_argument, NULL, O_AGENT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -221,10 +237,17 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 			o->client_pm = e;
 			break;
 		case O_SPM:
-			if (pick(optarg, "--server-pm", server_pm_names, 3, &e))
+			if (pick(optarg, "--server-pm", server_pm_names, ARRAY_SIZE(server_pm_names), &e))
 				return -1;
 			o->server_pm = e;
 			break;
+		case O_AGENT: {
+			static const char *const onoff[] = {"off", "on"};
+			if (pick(optarg, "--server-agent", onoff, 2, &e))
+				return -1;
+			o->server_agent = e;
+			break;
+		}
 		case O_XDP:
 			if (pick(optarg, "--xdp", xdp_mode_names, 3, &e))
 				return -1;
@@ -278,6 +301,24 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 			return -1;
 		}
 		snprintf(o->lb_strategy, sizeof(o->lb_strategy), "hash");
+	}
+	if (o->server_pm == SERVER_PM_TSECR) {
+		/* Only the agent writes ids into TSval, only mplb lb reads them,
+		 * and a SYN's TSecr is 0: MP_JOIN SYNs need the token or the
+		 * join port (docs/tsecr.md). */
+		if (!o->server_agent) {
+			mplb_err("--server-pm tsecr needs the server agent (it writes the id into TSval); drop --server-agent off");
+			return -1;
+		}
+		if (o->lb != LAB_LB_MPLB) {
+			mplb_err("--server-pm tsecr needs --lb mplb: kernel ECMP does not read TSecr");
+			return -1;
+		}
+		if (strcmp(o->lb_strategy, "token+tsecr") && strcmp(o->lb_strategy, "port+tsecr")) {
+			mplb_err("--server-pm tsecr needs --lb-strategy token+tsecr or port+tsecr: an MP_JOIN SYN carries no TSecr, got %s",
+				 o->lb_strategy);
+			return -1;
+		}
 	}
 	if (o->lb == LAB_LB_MPLB && o->xdp == XDP_MODE_NONE) {
 		mplb_err("--xdp none leaves no place for the XDP balancer; add --lb kernel, or use --xdp generic");
@@ -392,8 +433,19 @@ int lab_plan_build(const struct lab_opts *o, struct lab_plan *p)
 		snprintf(b->server6, sizeof(b->server6), "fd00:100::2:%u", m);
 		snprintf(e->addr4, sizeof(e->addr4), "%s/16", b->server4);
 		snprintf(e->addr6, sizeof(e->addr6), "%s/64", b->server6);
-		if (o->server_pm == SERVER_PM_PORT)
+		if (o->server_pm == SERVER_PM_PORT ||
+		    (o->server_pm == SERVER_PM_TSECR && strstr(o->lb_strategy, "port")))
 			b->join_port = o->join_port_base + m;
+		if (lab_runs_agent(o)) {
+			snprintf(b->agent_name, sizeof(b->agent_name), "%s", b->netns);
+			snprintf(b->agent_config, sizeof(b->agent_config), "%s/%s/server-%s.ini",
+				 LAB_RUN_ROOT, o->name, b->id);
+			/* The agent's scheme for both VIPs: tsecr with the port
+			 * strategy also announces the join port (tsecr+port). */
+			snprintf(b->agent_scheme, sizeof(b->agent_scheme), "%s%s",
+				 lab_server_pm_name(o->server_pm),
+				 o->server_pm == SERVER_PM_TSECR && b->join_port ? "+port" : "");
+		}
 	}
 	return 0;
 oom:

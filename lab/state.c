@@ -20,12 +20,13 @@
 
 json_t *lab_opts_to_json(const struct lab_opts *o)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:s}",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:s}",
 			 "name", o->name, "clients", (int)o->clients, "uplinks",
 			 (int)o->uplinks, "lbs", (int)o->lbs, "backends",
 			 (int)o->backends, "vip4", o->vip4, "vip6", o->vip6, "port",
 			 (int)o->port, "client_pm", lab_client_pm_name(o->client_pm),
 			 "server_pm", lab_server_pm_name(o->server_pm),
+			 "server_agent", o->server_agent,
 			 "join_port_base", (int)o->join_port_base, "xdp",
 			 lab_xdp_mode_name(o->xdp), "lb", lab_lb_kind_name(o->lb),
 			 "lb_strategy", o->lb_strategy, "uplink_rate", o->uplink_rate);
@@ -80,6 +81,15 @@ static json_t *host_json(const struct lab_plan *p, const struct lab_host *h)
 			json_object_set_new(j, "join_port", json_integer(h->join_port));
 		if (h->mac[0])
 			json_object_set_new(j, "mac", json_string(h->mac));
+		/* The backend agent: `mplb server status -n NAME` in the host's
+		 * namespace reports it; its pid is in "processes" ("agent"). */
+		if (h->agent_name[0]) {
+			char st[LAB_NAME_LEN + 64];
+			snprintf(st, sizeof(st), "%s/server-%s.json", LAB_RUN_ROOT, h->agent_name);
+			json_object_set_new(j, "agent", json_pack("{s:s, s:s, s:s, s:s}",
+					   "name", h->agent_name, "config", h->agent_config,
+					   "scheme", h->agent_scheme, "state", st));
+		}
 		/* Its entry in the XDP balancer's pool: id m (so that the port
 		 * strategy's join port base + id is the port it announces);
 		 * `mplb lab backend` changes the state. */
@@ -192,6 +202,32 @@ json_t *lab_state_host(json_t *state, const char *id)
 	return NULL;
 }
 
+/* What the backend's agent reports about itself (its state file, rewritten
+ * every second): running, health verdict, C bit, endpoints, tc links. */
+static void add_agent_status(json_t *agent, const char *netns, bool netns_exists)
+{
+	const char *name = json_string_value(json_object_get(agent, "name"));
+	json_t *st = name ? lab_agent_state(name) : NULL;
+	pid_t pid = st ? (pid_t)json_integer_value(json_object_get(st, "pid")) : 0;
+	bool running = netns_exists && pid > 0 && lab_pid_in_netns(pid, netns);
+	json_t *health = json_object_get(st, "health");
+
+	json_object_set_new(agent, "running", json_boolean(running));
+	if (st) {
+		json_object_set_new(agent, "pid", json_integer(pid));
+		json_object_set_new(agent, "ready", json_boolean(running &&
+				    json_is_true(json_object_get(health, "ready"))));
+		json_object_set(agent, "reasons", json_object_get(health, "reasons"));
+		json_object_set(agent, "c_bit", json_object_get(st, "c_bit"));
+		json_object_set_new(agent, "endpoints",
+				    json_integer((json_int_t)json_array_size(json_object_get(st, "endpoints"))));
+		json_object_set_new(agent, "tc_links",
+				    json_integer((json_int_t)json_array_size(json_object_get(st, "tc"))));
+		json_object_set(agent, "warnings", json_object_get(st, "warnings"));
+	}
+	json_decref(st);
+}
+
 void lab_state_add_liveness(json_t *state)
 {
 	size_t i, k;
@@ -206,5 +242,8 @@ void lab_state_add_liveness(json_t *state)
 			json_object_set_new(p, "alive", json_boolean(
 				exists && lab_pid_in_netns(pid, netns)));
 		}
+		json_t *agent = json_object_get(h, "agent");
+		if (agent)
+			add_agent_status(agent, netns, exists);
 	}
 }

@@ -20,8 +20,12 @@ nothing_left() {
 	for p in ${SAVED_PIDS:-}; do
 		[ -e "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && pids_alive+=" $p"
 	done
-	[ -z "$ns" ] && [ -z "$pids_alive" ] && [ ! -e "/run/mplb/$N" ] && return 0
-	echo "namespaces: [$ns] processes alive: [$pids_alive] run dir: $(ls -d /run/mplb/$N 2>/dev/null)"
+	# The backends' server agents (default --server-pm per-server): their
+	# state, journal, lock and pins live outside the lab's directory.
+	local agent
+	agent=$(ls -d /run/mplb/server-"$N"-* /sys/fs/bpf/mplb/server-"$N"-* 2>/dev/null | tr '\n' ' ')
+	[ -z "$ns" ] && [ -z "$pids_alive" ] && [ ! -e "/run/mplb/$N" ] && [ -z "$agent" ] && return 0
+	echo "namespaces: [$ns] processes alive: [$pids_alive] run dir: $(ls -d /run/mplb/$N 2>/dev/null) agent files: [$agent]"
 	return 1
 }
 on_exit "$MPLB lab down --name $N"
@@ -44,6 +48,8 @@ expect_eq "status -j per-server address of b3" \
 	"$(echo "$state" | jget '[h for h in d["hosts"] if h["id"]=="b3"][0]["per_server"]["ipv4"]')" "10.100.2.3"
 SAVED_PIDS=$(echo "$state" | jget '" ".join(str(p["pid"]) for h in d["hosts"] for p in h["processes"])')
 check "status table prints" sh -c "'$MPLB' lab status --name $N | grep -q 'lb1 .*lb'"
+expect_eq "default: the server agent (per-server) runs ready on every backend" \
+	"$(echo "$state" | jget 'sum(1 for h in d["hosts"] if h.get("agent", {}).get("ready") and h["agent"]["scheme"] == "per-server")')" 4
 
 # --- exec passes exit status and stdin ------------------------------------
 lab exec --name "$N" c1 -- sh -c 'exit 7'
