@@ -138,6 +138,13 @@ int lab_lb_ini_write(json_t *state)
 	if (jstr(bal, "tsecr_key")[0])
 		fprintf(f, "; shared with the server agents (strategy tsecr, docs/tsecr.md)\n"
 			   "tsecr_key = %s\n", jstr(bal, "tsecr_key"));
+	/* Backends that run the agent answer its health endpoint: the balancer
+	 * drains one that stops being ready and restores it when it recovers. */
+	bool agents = json_is_true(json_object_get(opts, "server_agent")) &&
+		      strcmp(jstr(opts, "server_pm"), "none");
+	if (agents)
+		fprintf(f, "health_interval_ms = 500\nhealth_timeout_ms = 300\n"
+			   "health_fall = 3\nhealth_rise = 2\n");
 	write_vip(f, "v4", jstr(opts, "vip4"), opts);
 	write_vip(f, "v6", jstr(opts, "vip6"), opts);
 	json_array_foreach(json_object_get(state, "hosts"), i, h) {
@@ -148,6 +155,8 @@ int lab_lb_ini_write(json_t *state)
 			jstr(h, "id"), jint(pool, "id"), jstr(h, "mac"),
 			jstr(json_object_get(h, "per_server"), "ipv4"),
 			!strcmp(jstr(pool, "state"), "draining") ? "draining" : "active");
+		if (agents)
+			fprintf(f, "health = %s:8081\n", jstr(json_object_get(h, "per_server"), "ipv4"));
 	}
 	/* Write then rename: a balancer reloading never reads half a file. */
 	if (fclose(f) || rename(tmp, path)) {

@@ -112,6 +112,23 @@ for scheme in per-server port tsecr; do
 		n=$("$MPLB" lb stats -j -n "$N/lb1" | jget 'd["counters"].get("tsecr", {}).get("packets", 0)')
 		if [ "$n" -gt 0 ]; then pass "tsecr: the balancer followed TSecr ($n packets)"; else fail "tsecr: balancer followed TSecr" "counter tsecr $n"; fi
 	fi
+	if [ "$scheme" = per-server ]; then
+		# The balancer checks the agents' health endpoints (lb.ini health = ...):
+		# stop b3's service and b3 must leave the pool; new connections avoid it.
+		spid=$(echo "$st" | jget '[p["pid"] for h in d["hosts"] if h["id"]=="b3" for p in h["processes"] if p["name"]=="serve"][0]')
+		kill -TERM "$spid"
+		state=
+		for _ in $(seq 50); do
+			state=$("$MPLB" lb stats -j -n "$N/lb1" | jget 'd.get("health", {}).get("backends", {}).get("b3", {}).get("state")' 2>/dev/null)
+			[ "$state" = down ] && break
+			sleep 0.1
+		done
+		expect_eq "health: the balancer drains b3 once its service stops (agent not ready)" "$state" down
+		ids=$(timeout 60 "$MPLB" lab exec --name "$N" c1 -- "$MPLB" probe -j -n 12 -s 10000 --subflows 1 --timeout 3 10.200.0.1:80 2>/dev/null |
+			jget '" ".join(sorted({str(c["backend_id"]) for c in d["connections"] if c.get("verified")}))')
+		if [ -n "$ids" ] && ! grep -qw 3 <<<"$ids"; then pass "health: new connections avoid drained b3 (backends $ids)"
+		else fail "health: new connections avoid drained b3" "backends '$ids'"; fi
+	fi
 
 	# SIGTERM: the agent undoes its changes with the namespace intact.
 	pid=$(echo "$st" | jget '[h for h in d["hosts"] if h["id"]=="b1"][0]["agent"]["pid"]')
