@@ -135,6 +135,8 @@ int lab_lb_ini_write(json_t *state)
 		"ring_size = 65537\nmax_vips = 2\n",
 		jstr(state, "name"), path, jstr(state, "name"), jstr(state, "name"),
 		jstr(json_object_get(state, "xdp"), "attached"));
+	if (!strcmp(jstr(opts, "lb_xmit"), "redirect"))
+		fprintf(f, "; --lb-xmit redirect: bpf_redirect to eth0 instead of XDP_TX\nredirect = eth0\n");
 	if (jstr(bal, "tsecr_key")[0])
 		fprintf(f, "; shared with the server agents (strategy tsecr, docs/tsecr.md)\n"
 			   "tsecr_key = %s\n", jstr(bal, "tsecr_key"));

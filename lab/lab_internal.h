@@ -71,6 +71,9 @@ struct lab_opts {
 	enum lab_lb_kind lb;
 	/* Strategy of both VIPs with --lb mplb: hash|port|token|tsecr|... */
 	char lb_strategy[LAB_STRATEGY_LEN];
+	/* How the balancer sends a frame back out: XDP_TX, or bpf_redirect to
+	 * eth0 (the other forwarding path; --lb-xmit). */
+	bool lb_redirect;
 	/* tbf rate on both ends of every client uplink ("" = unshaped). */
 	char uplink_rate[LAB_RATE_LEN];
 };

@@ -141,6 +141,8 @@ static void usage_up(FILE *f)
 		"  --lb-strategy hash|port|token|tsecr|token+tsecr|port+tsecr\n"
 		"                         strategy of both VIPs (default: port with --server-pm port,\n"
 		"                         token with none, token+tsecr with tsecr, hash with per-server)\n"
+		"  --lb-xmit tx|redirect  the balancer sends frames back with XDP_TX or with\n"
+		"                         bpf_redirect to eth0 (default tx)\n"
 		"  --uplink-rate RATE     tbf on both ends of every client uplink, e.g. 50mbit\n"
 		"                         (default: unshaped)\n",
 		LAB_MAX_CLIENTS, LAB_MAX_UPLINKS, LAB_MAX_LBS, LAB_MAX_BACKENDS);
@@ -150,7 +152,7 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 {
 	enum { O_NAME = 256, O_CLIENTS, O_UPLINKS, O_LBS, O_BACKENDS, O_VIP4,
 	       O_VIP6, O_PORT, O_CPM, O_SPM, O_JPB, O_XDP, O_LB, O_STRATEGY,
-	       O_RATE, O_AGENT };
+	       O_RATE, O_AGENT, O_XMIT };
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, O_NAME},
 		{"clients", required_argument, NULL, O_CLIENTS},
@@ -168,6 +170,7 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 		{"lb-strategy", required_argument, NULL, O_STRATEGY},
 		{"uplink-rate", required_argument, NULL, O_RATE},
 		{"server-agent", required_argument, NULL, O_AGENT},
+		{"lb-xmit", required_argument, NULL, O_XMIT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -258,6 +261,13 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 				return -1;
 			o->lb = e;
 			break;
+		case O_XMIT: {
+			static const char *const xmits[] = {"tx", "redirect"};
+			if (pick(optarg, "--lb-xmit", xmits, 2, &e))
+				return -1;
+			o->lb_redirect = e == 1;
+			break;
+		}
 		case O_STRATEGY:
 			if (pick(optarg, "--lb-strategy", strategies, ARRAY_SIZE(strategies), &e))
 				return -1;

@@ -20,7 +20,7 @@
 
 json_t *lab_opts_to_json(const struct lab_opts *o)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:s}",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:s, s:s}",
 			 "name", o->name, "clients", (int)o->clients, "uplinks",
 			 (int)o->uplinks, "lbs", (int)o->lbs, "backends",
 			 (int)o->backends, "vip4", o->vip4, "vip6", o->vip6, "port",
@@ -29,7 +29,8 @@ json_t *lab_opts_to_json(const struct lab_opts *o)
 			 "server_agent", o->server_agent,
 			 "join_port_base", (int)o->join_port_base, "xdp",
 			 lab_xdp_mode_name(o->xdp), "lb", lab_lb_kind_name(o->lb),
-			 "lb_strategy", o->lb_strategy, "uplink_rate", o->uplink_rate);
+			 "lb_strategy", o->lb_strategy, "uplink_rate", o->uplink_rate,
+			 "lb_xmit", o->lb_redirect ? "redirect" : "tx");
 }
 
 static json_t *iface_json(const struct lab_iface *ifc)

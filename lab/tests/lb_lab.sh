@@ -193,6 +193,15 @@ EOF
 churn port 3 --server-pm port
 churn token 2 --server-pm none
 
+# ---- the other forwarding path: bpf_redirect instead of XDP_TX --------------
+if up --server-pm port --lb-xmit redirect; then
+	probe "$T_TMP/redirect-v4" c1 -n 4 -s 300k --subflows 3 --timeout 5 $V4
+	all_subflows "redirect: port scheme, every subflow established" "$T_TMP/redirect-v4"
+	r=$(counter lb1 redirect)
+	if [ "$r" -gt 0 ]; then pass "redirect: the balancer forwarded with bpf_redirect ($r packets)"
+	else fail "redirect: the balancer forwarded with bpf_redirect" "counter redirect $r"; fi
+fi
+
 # ---- two LB hosts behind the router's ECMP -----------------------------------
 # One config, one Maglev table: a join may cross the other LB host and still
 # reach the right backend, because its port names the backend.
