@@ -341,8 +341,9 @@ static void backend_usage(FILE *f)
 		"usage: mplb lab backend [--name NAME] ACTION HOST\n"
 		"  drain HOST     out of the Maglev ring; connections already on it keep\n"
 		"                 reaching it (LRU, join ports, tokens); new ones go elsewhere\n"
-		"  remove HOST    out of the balancer altogether: its section leaves lb.ini;\n"
-		"                 every packet still meant for it is re-hashed or dropped\n"
+		"  remove HOST    its section leaves lb.ini: out of the ring at once; the\n"
+		"                 connections pinned to it keep reaching it for the balancer's\n"
+		"                 remove_grace_s (300 s), then its entry goes\n"
 		"  add HOST       back in (after remove): new connections may land on it\n"
 		"  restore HOST   back to active (after drain)\n"
 		"  list           the pool (also in 'mplb lab status')\n"
@@ -516,7 +517,7 @@ int lab_backend_cmd(int argc, char **argv)
 	static const char *const why[] = {
 		[POOL_ACTIVE] = "in the Maglev ring: new connections may land on it",
 		[POOL_DRAINING] = "out of the Maglev ring; its connections keep reaching it",
-		[POOL_REMOVED] = "out of the balancer; packets still meant for it are re-hashed or dropped",
+		[POOL_REMOVED] = "out of the ring; its pinned connections keep reaching it for remove_grace_s",
 	};
 	printf("lab %s: %s %s -> %s (%s); reloaded%s in %.0f ms\n", name, host, now, want_name,
 	       why[want], done, (now_sec() - t0) * 1000);

@@ -209,6 +209,7 @@ static int do_run(const char *path, const char *name)
 	run_file_write(rt->cfg.name, reload_gen, "running");
 	health = lb_health_new(cfg);
 	while (!got_stop) {
+		lb_rt_expire(rt);
 		if (health)
 			lb_health_round(health, rt); /* one check round, then the rest of the interval */
 		else

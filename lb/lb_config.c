@@ -35,6 +35,7 @@ static void cfg_defaults(struct lb_cfg *cfg, const char *path)
 	cfg->health_interval_ms = 1000;
 	cfg->health_fall = 3;
 	cfg->health_rise = 2;
+	cfg->remove_grace_s = 300;
 }
 
 int lb_parse_mac(const char *s, uint8_t mac[6])
@@ -218,6 +219,9 @@ static int handle_lb(struct parse_ctx *ctx, const char *section, const char *nam
 	} else if (!strcmp(name, "health_rise")) {
 		if (parse_u32(value, 1, 100, &cfg->health_rise))
 			BAD("want 1..100 (consecutive successes before restoring)");
+	} else if (!strcmp(name, "remove_grace_s")) {
+		if (parse_u32(value, 0, 86400, &cfg->remove_grace_s))
+			BAD("want 0..86400 (seconds a removed backend keeps its pinned connections)");
 	} else if (!strcmp(name, "tsecr_key")) {
 		if (parse_key128(value, cfg->tsecr_key))
 			BAD("want 32 hex digits (a 128-bit SipHash key)");

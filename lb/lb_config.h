@@ -58,6 +58,9 @@ struct lb_cfg {
 	uint64_t tsecr_key[2];
 	/* Backend health checks (lb_health.h): period, timeout, hysteresis. */
 	uint32_t health_interval_ms, health_timeout_ms, health_fall, health_rise;
+	/* Seconds a backend deleted from the config keeps receiving the
+	 * connections pinned to it (join port, token, TSecr) before its entry goes. */
+	uint32_t remove_grace_s;
 	struct lb_cfg_vip vips[LB_CFG_MAX_VIPS];
 	int n_vips;
 	struct lb_cfg_backend backends[MPLB_MAX_BACKENDS];

@@ -263,12 +263,33 @@ int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg)
 	if (program_rings(rt, cfg))
 		goto out;
 
+	/*
+	 * A backend that left the config is out of the ring now, but it may
+	 * still be serving connections pinned to it by join port, token or
+	 * TSecr: keep its entry, draining, for remove_grace_s (lb_rt_expire
+	 * clears it), like a drain that ends by itself.
+	 */
 	for (uint32_t id = 0; id < MPLB_MAX_BACKENDS; id++) {
 		struct backend be = {0};
 		bool present = false;
 		for (int i = 0; i < cfg->n_backends; i++)
 			present |= cfg->backends[i].id == (long)id;
-		if (!present && bpf_map_update_elem(fd, &id, &be, BPF_ANY))
+		if (present) {
+			rt->removed_at[id] = 0;
+			continue;
+		}
+		if (cfg->remove_grace_s && bpf_map_lookup_elem(fd, &id, &be) == 0 &&
+		    (be.flags & BACKEND_F_PRESENT)) {
+			if (!rt->removed_at[id])
+				rt->removed_at[id] = now_sec();
+			be.flags |= BACKEND_F_DRAINING;
+			if (bpf_map_update_elem(fd, &id, &be, BPF_ANY))
+				goto fail;
+			continue;
+		}
+		memset(&be, 0, sizeof(be));
+		rt->removed_at[id] = 0;
+		if (bpf_map_update_elem(fd, &id, &be, BPF_ANY))
 			goto fail;
 	}
 
@@ -311,6 +332,24 @@ out:
 static const char *mode_name(uint32_t flags)
 {
 	return (flags & XDP_FLAGS_SKB_MODE) ? "generic" : "native";
+}
+
+void lb_rt_expire(struct lb_runtime *rt)
+{
+	int fd = bpf_map__fd(rt->skel->maps.backends);
+	double now = now_sec();
+
+	for (uint32_t id = 0; id < MPLB_MAX_BACKENDS; id++) {
+		struct backend be = {0};
+		if (!rt->removed_at[id] || now - rt->removed_at[id] < rt->cfg.remove_grace_s)
+			continue;
+		rt->removed_at[id] = 0;
+		if (bpf_map_update_elem(fd, &id, &be, BPF_ANY))
+			mplb_warn("lb: cannot clear removed backend %u: %s", id, strerror(errno));
+		else
+			printf("mplb lb: backend id %u removed %u s ago: entry cleared\n", id,
+			       rt->cfg.remove_grace_s);
+	}
 }
 
 int lb_rt_attach(struct lb_runtime *rt)

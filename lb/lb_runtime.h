@@ -19,12 +19,17 @@ struct lb_runtime {
 	uint32_t xdp_flags;
 	char pin_dir[256];
 	int pinned;
+	/* Monotonic time a backend left the config (0: it did not); its map
+	 * entry stays, draining, for cfg.remove_grace_s (lb_rt_expire). */
+	double removed_at[MPLB_MAX_BACKENDS];
 };
 
 /* Open and load with cfg's sizes, then fill every map. */
 int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg);
 /* Rewrite the maps for a new cfg: changed ring slots only, stale keys removed. */
 int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg);
+/* Clear the entries of backends removed more than remove_grace_s ago. */
+void lb_rt_expire(struct lb_runtime *rt);
 int lb_rt_attach(struct lb_runtime *rt);
 void lb_rt_detach(struct lb_runtime *rt);
 int lb_rt_pin(struct lb_runtime *rt);
