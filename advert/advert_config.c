@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cfgval.h"
 #include "advert/advert.h"
 #include "util.h"
 
@@ -29,19 +30,6 @@ static int bad(char *err, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
-	return -1;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on")) {
-		*out = true;
-		return 0;
-	}
-	if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off")) {
-		*out = false;
-		return 0;
-	}
 	return -1;
 }
 
@@ -114,7 +102,7 @@ int advert_config_key(struct advert_config *cfg, const char *section, const char
 		else
 			return bad(err, errlen, "[address %s]: '%s' is not an IPv4 or IPv6 address", sname, value);
 	} else if (!strcmp(name, "backup")) {
-		if (parse_bool(value, &ad->backup))
+		if (cfg_parse_bool(value, &ad->backup))
 			return bad(err, errlen, "[address %s]: backup must be yes or no, not '%s'", sname, value);
 	} else if (!strcmp(name, "priority")) {
 		if (parse_small(value, ADDR_ATTR_PRIO_MAX, &ad->priority))
@@ -124,7 +112,7 @@ int advert_config_key(struct advert_config *cfg, const char *section, const char
 		if (parse_small(value, ADDR_ATTR_COMMUNITY_MAX, &ad->community))
 			return bad(err, errlen, "[address %s]: community must be 0..15, not '%s'", sname, value);
 	} else if (!strcmp(name, "initial")) {
-		if (parse_bool(value, &ad->initial))
+		if (cfg_parse_bool(value, &ad->initial))
 			return bad(err, errlen, "[address %s]: initial must be yes or no, not '%s'", sname, value);
 	} else {
 		return bad(err, errlen, "unknown key '%s' in [address %s]", name, sname);

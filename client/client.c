@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cfgval.h"
 #include "client/client.h"
 #include "client/client_int.h"
 #include "util.h"
@@ -43,18 +44,6 @@ struct ini_ctx {
 	int errors;
 };
 
-static int parse_bool_val(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
-		*out = true;
-	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
-		 !strcasecmp(v, "off"))
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
 /* [remote NAME]: attributes of a peer address, a stand-in for the wire's. */
 static int remote_key(struct ini_ctx *ic, const char *sname, const char *name, const char *value)
 {
@@ -85,7 +74,7 @@ static int remote_key(struct ini_ctx *ic, const char *sname, const char *name, c
 			return -1;
 		}
 	} else if (!strcmp(name, "backup")) {
-		if (parse_bool_val(value, &st->attr.backup)) {
+		if (cfg_parse_bool(value, &st->attr.backup)) {
 			mplb_err("%s: [remote %s]: backup must be yes or no", ic->path, sname);
 			return -1;
 		}
@@ -143,7 +132,7 @@ static int client_ini_key(void *user, const char *section, const char *name,
 	} else if (!strcmp(name, "policy")) {
 		snprintf(cfg->policy, sizeof(cfg->policy), "%s", value);
 	} else if (!strcmp(name, "wire_attributes")) {
-		if (parse_bool_val(value, &cfg->wire_attrs)) {
+		if (cfg_parse_bool(value, &cfg->wire_attrs)) {
 			mplb_err("%s: wire_attributes must be yes or no", ic->path);
 			goto bad;
 		}
@@ -165,7 +154,7 @@ static int client_ini_key(void *user, const char *section, const char *name,
 			goto bad;
 		cfg->community_subflows = (unsigned)v;
 	} else if (!strcmp(name, "withdraw_lost")) {
-		if (parse_bool_val(value, &b)) {
+		if (cfg_parse_bool(value, &b)) {
 			mplb_err("%s: withdraw_lost must be yes or no", ic->path);
 			goto bad;
 		}
@@ -173,7 +162,7 @@ static int client_ini_key(void *user, const char *section, const char *name,
 	} else if (!strcmp(name, "cross_family")) {
 		if (!strcmp(value, "fallback"))
 			cfg->cross_family = CL_CROSS_FALLBACK;
-		else if (!parse_bool_val(value, &b))
+		else if (!cfg_parse_bool(value, &b))
 			cfg->cross_family = b ? CL_CROSS_YES : CL_CROSS_NO;
 		else {
 			mplb_err("%s: cross_family must be fallback, yes or no, not '%s'", ic->path, value);

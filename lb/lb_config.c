@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cfgval.h"
 #include "maglev.h"
 #include "util.h"
 
@@ -102,47 +103,6 @@ static int parse_addr(const char *s, int *family, uint32_t addr[4])
 	return -1;
 }
 
-static int parse_u32(const char *v, unsigned long min, unsigned long max, uint32_t *out)
-{
-	char *end;
-	unsigned long x;
-
-	errno = 0;
-	x = strtoul(v, &end, 0);
-	if (errno || end == v || *end || x < min || x > max || v[0] == '-')
-		return -1;
-	*out = (uint32_t)x;
-	return 0;
-}
-
-static int parse_bool_onoff(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "on") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcasecmp(v, "off") || !strcasecmp(v, "no") || !strcasecmp(v, "false") ||
-		 !strcmp(v, "0"))
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_key128(const char *v, uint64_t key[2])
-{
-	char hi[17], lo[17];
-
-	if (strlen(v) != 32)
-		return -1;
-	for (int i = 0; i < 32; i++)
-		if (!isxdigit((unsigned char)v[i]))
-			return -1;
-	memcpy(hi, v, 16), hi[16] = 0;
-	memcpy(lo, v + 16, 16), lo[16] = 0;
-	key[0] = strtoull(hi, NULL, 16);
-	key[1] = strtoull(lo, NULL, 16);
-	return 0;
-}
-
 #define BAD(fmt, ...)                                                              \
 	do {                                                                       \
 		mplb_err("%s: [%s] %s = %s: " fmt, ctx->cfg->path, section, name, value, \
@@ -190,40 +150,40 @@ static int handle_lb(struct parse_ctx *ctx, const char *section, const char *nam
 			BAD("interface name too long");
 		snprintf(cfg->redirect_iface, IF_NAMESIZE, "%s", value);
 	} else if (!strcmp(name, "ring_size")) {
-		if (parse_u32(value, 2, 100000000, &cfg->ring_size) || !maglev_is_prime(cfg->ring_size))
+		if (cfg_parse_u32(value, 2, 100000000, &cfg->ring_size) || !maglev_is_prime(cfg->ring_size))
 			BAD("want a prime number (default 65537)");
 	} else if (!strcmp(name, "max_vips")) {
-		if (parse_u32(value, 1, LB_CFG_MAX_VIPS, &cfg->max_vips))
+		if (cfg_parse_u32(value, 1, LB_CFG_MAX_VIPS, &cfg->max_vips))
 			BAD("want 1..%d", LB_CFG_MAX_VIPS);
 	} else if (!strcmp(name, "token_entries")) {
-		if (parse_u32(value, 16, 1u << 26, &cfg->token_entries))
+		if (cfg_parse_u32(value, 16, 1u << 26, &cfg->token_entries))
 			BAD("want 16..%u", 1u << 26);
 	} else if (!strcmp(name, "flow_entries")) {
-		if (parse_u32(value, 16, 1u << 26, &cfg->flow_entries))
+		if (cfg_parse_u32(value, 16, 1u << 26, &cfg->flow_entries))
 			BAD("want 16..%u", 1u << 26);
 	} else if (!strcmp(name, "lru_entries")) {
-		if (parse_u32(value, 16, 1u << 26, &cfg->lru_entries))
+		if (cfg_parse_u32(value, 16, 1u << 26, &cfg->lru_entries))
 			BAD("want 16..%u", 1u << 26);
 	} else if (!strcmp(name, "max_pkt_size")) {
-		if (parse_u32(value, 0, 65535, &cfg->max_pkt_size))
+		if (cfg_parse_u32(value, 0, 65535, &cfg->max_pkt_size))
 			BAD("want 0..65535 (0 = no check)");
 	} else if (!strcmp(name, "health_interval_ms")) {
-		if (parse_u32(value, 50, 3600000, &cfg->health_interval_ms))
+		if (cfg_parse_u32(value, 50, 3600000, &cfg->health_interval_ms))
 			BAD("want 50..3600000 (milliseconds between health checks)");
 	} else if (!strcmp(name, "health_timeout_ms")) {
-		if (parse_u32(value, 10, 60000, &cfg->health_timeout_ms))
+		if (cfg_parse_u32(value, 10, 60000, &cfg->health_timeout_ms))
 			BAD("want 10..60000 (milliseconds)");
 	} else if (!strcmp(name, "health_fall")) {
-		if (parse_u32(value, 1, 100, &cfg->health_fall))
+		if (cfg_parse_u32(value, 1, 100, &cfg->health_fall))
 			BAD("want 1..100 (consecutive failures before draining)");
 	} else if (!strcmp(name, "health_rise")) {
-		if (parse_u32(value, 1, 100, &cfg->health_rise))
+		if (cfg_parse_u32(value, 1, 100, &cfg->health_rise))
 			BAD("want 1..100 (consecutive successes before restoring)");
 	} else if (!strcmp(name, "remove_grace_s")) {
-		if (parse_u32(value, 0, 86400, &cfg->remove_grace_s))
+		if (cfg_parse_u32(value, 0, 86400, &cfg->remove_grace_s))
 			BAD("want 0..86400 (seconds a removed backend keeps its pinned connections)");
 	} else if (!strcmp(name, "tsecr_key")) {
-		if (parse_key128(value, cfg->tsecr_key))
+		if (cfg_parse_key128(value, cfg->tsecr_key))
 			BAD("want 32 hex digits (a 128-bit SipHash key)");
 		cfg->has_tsecr_key = true;
 	} else {
@@ -255,7 +215,7 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 		if (parse_addr(value, &v->family, v->addr))
 			BAD("not an IPv4 or IPv6 address");
 	} else if (!strcmp(name, "port")) {
-		if (parse_u32(value, 1, 65535, &x))
+		if (cfg_parse_u32(value, 1, 65535, &x))
 			BAD("want 1..65535");
 		v->port = (uint16_t)x;
 	} else if (!strcmp(name, "proto")) {
@@ -271,11 +231,11 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 			BAD("want hash, port, token or tsecr (or a '+' list such as token+tsecr)");
 		v->flags = (v->flags & VIP_F_LRU) | f;
 	} else if (!strcmp(name, "join_port_base")) {
-		if (parse_u32(value, 1, 65535, &x))
+		if (cfg_parse_u32(value, 1, 65535, &x))
 			BAD("want 1..65535");
 		v->join_port_base = (uint16_t)x;
 	} else if (!strcmp(name, "join_port_count")) {
-		if (parse_u32(value, 0, MPLB_MAX_BACKENDS, &x))
+		if (cfg_parse_u32(value, 0, MPLB_MAX_BACKENDS, &x))
 			BAD("want 0..%d (one port per backend id)", MPLB_MAX_BACKENDS);
 		v->join_port_count = (uint16_t)x;
 	} else if (!strcmp(name, "unknown_token")) {
@@ -287,7 +247,7 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 			BAD("want drop or ring");
 	} else if (!strcmp(name, "lru")) {
 		bool on;
-		if (parse_bool_onoff(value, &on))
+		if (cfg_parse_bool(value, &on))
 			BAD("want on or off");
 		v->flags = on ? v->flags | VIP_F_LRU : v->flags & ~VIP_F_LRU;
 	} else {
@@ -317,7 +277,7 @@ static int handle_backend(struct parse_ctx *ctx, const char *section, const char
 		b->weight = 1;
 	}
 	if (!strcmp(name, "id")) {
-		if (parse_u32(value, 0, 0xffffffffu, &x))
+		if (cfg_parse_u32(value, 0, 0xffffffffu, &x))
 			BAD("want a number");
 		if (x >= MPLB_MAX_BACKENDS)
 			BAD("backend id space is 0..%d (8 bits, shared with the tsecr encoding)",
@@ -332,7 +292,7 @@ static int handle_backend(struct parse_ctx *ctx, const char *section, const char
 			BAD("bad MAC address, want aa:bb:cc:dd:ee:ff");
 		b->has_mac = true;
 	} else if (!strcmp(name, "weight")) {
-		if (parse_u32(value, 0, 1000000, &b->weight))
+		if (cfg_parse_u32(value, 0, 1000000, &b->weight))
 			BAD("want 0..1000000");
 	} else if (!strcmp(name, "health")) {
 		socklen_t hl;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "cfgval.h"
 #include "util.h"
 
 struct parse_ctx {
@@ -116,49 +117,6 @@ uint16_t srv_vip_join_port(const struct srv_cfg *cfg, const struct srv_cfg_vip *
 	return (uint16_t)(v->join_port_base + (cfg->id < 0 ? 0 : cfg->id));
 }
 
-static int parse_u32(const char *v, unsigned long min, unsigned long max, uint32_t *out)
-{
-	char *end;
-	unsigned long x;
-
-	errno = 0;
-	if (!*v || v[0] == '-')
-		return -1;
-	x = strtoul(v, &end, 0);
-	if (errno || end == v || *end || x < min || x > max)
-		return -1;
-	*out = (uint32_t)x;
-	return 0;
-}
-
-static int parse_onoff(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "on") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcasecmp(v, "off") || !strcasecmp(v, "no") || !strcasecmp(v, "false") ||
-		 !strcmp(v, "0"))
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_key128(const char *v, uint64_t key[2])
-{
-	char hi[17], lo[17];
-
-	if (strlen(v) != 32)
-		return -1;
-	for (int i = 0; i < 32; i++)
-		if (!isxdigit((unsigned char)v[i]))
-			return -1;
-	memcpy(hi, v, 16), hi[16] = 0;
-	memcpy(lo, v + 16, 16), lo[16] = 0;
-	key[0] = strtoull(hi, NULL, 16);
-	key[1] = strtoull(lo, NULL, 16);
-	return 0;
-}
-
 #define BAD(fmt, ...)                                                                      \
 	do {                                                                               \
 		mplb_err("%s: [%s] %s = %s: " fmt, ctx->cfg->path, section, name, value,   \
@@ -180,7 +138,7 @@ static int handle_server(struct parse_ctx *ctx, const char *section, const char 
 			    sizeof(cfg->name) - 1);
 		snprintf(cfg->name, sizeof(cfg->name), "%s", value);
 	} else if (!strcmp(name, "id")) {
-		if (parse_u32(value, 0, 0xffffffffu, &x))
+		if (cfg_parse_u32(value, 0, 0xffffffffu, &x))
 			BAD("want a number");
 		if (x > SRV_MAX_ID)
 			BAD("the balancer's backend id space is 0..%d (8 bits, shared with the tsecr "
@@ -209,47 +167,47 @@ static int handle_server(struct parse_ctx *ctx, const char *section, const char 
 			snprintf(cfg->ifaces[cfg->n_ifaces++], IF_NAMESIZE, "%s", tok);
 		}
 	} else if (!strcmp(name, "tsecr_key")) {
-		if (parse_key128(value, cfg->tsecr_key))
+		if (cfg_parse_key128(value, cfg->tsecr_key))
 			BAD("want 32 hex digits (the balancer's [lb] tsecr_key)");
 		cfg->has_tsecr_key = true;
 	} else if (!strcmp(name, "tsecr_keepalive")) {
-		if (parse_u32(value, 0, 30, &cfg->tsecr_keepalive_s))
+		if (cfg_parse_u32(value, 0, 30, &cfg->tsecr_keepalive_s))
 			BAD("want 0 (off) or 1..30 seconds: the shifted TSval wraps past PAWS after "
 			    "32.7 s of server silence");
 	} else if (!strcmp(name, "tsecr_restore")) {
-		if (parse_onoff(value, &cfg->tsecr_restore))
+		if (cfg_parse_bool(value, &cfg->tsecr_restore))
 			BAD("want on or off");
 	} else if (!strcmp(name, "verify_restore")) {
-		if (parse_onoff(value, &cfg->verify_restore))
+		if (cfg_parse_bool(value, &cfg->verify_restore))
 			BAD("want on or off");
 	} else if (!strcmp(name, "keepalive_fix")) {
-		if (parse_onoff(value, &cfg->keepalive_fix))
+		if (cfg_parse_bool(value, &cfg->keepalive_fix))
 			BAD("want on or off");
 	} else if (!strcmp(name, "add_addr_timeout")) {
 		if (!strcmp(value, "keep"))
 			cfg->add_addr_timeout_s = -1;
-		else if (parse_u32(value, 0, 120, &x))
+		else if (cfg_parse_u32(value, 0, 120, &x))
 			BAD("want keep, or 0..120 seconds (0 = never retransmit)");
 		else
 			cfg->add_addr_timeout_s = x;
 	} else if (!strcmp(name, "track_add_addr")) {
-		if (parse_onoff(value, &cfg->track_add_addr))
+		if (cfg_parse_bool(value, &cfg->track_add_addr))
 			BAD("want on or off");
 	} else if (!strcmp(name, "decap")) {
-		if (parse_onoff(value, &cfg->decap))
+		if (cfg_parse_bool(value, &cfg->decap))
 			BAD("want on or off");
 	} else if (!strcmp(name, "max_subflows")) {
 		if (!strcmp(value, "keep"))
 			cfg->limit_subflows = 0;
-		else if (parse_u32(value, 1, 8, &cfg->limit_subflows))
+		else if (cfg_parse_u32(value, 1, 8, &cfg->limit_subflows))
 			BAD("want keep or 1..8 (the kernel's limit)");
 	} else if (!strcmp(name, "max_add_addr_accepted")) {
 		if (!strcmp(value, "keep"))
 			cfg->limit_add_addr_accepted = 0;
-		else if (parse_u32(value, 1, 8, &cfg->limit_add_addr_accepted))
+		else if (cfg_parse_u32(value, 1, 8, &cfg->limit_add_addr_accepted))
 			BAD("want keep or 1..8 (the kernel's limit)");
 	} else if (!strcmp(name, "health_port")) {
-		if (parse_u32(value, 0, 65535, &x))
+		if (cfg_parse_u32(value, 0, 65535, &x))
 			BAD("want 0 (off) or a port");
 		cfg->health_port = (uint16_t)x;
 	} else if (!strcmp(name, "health_address")) {
@@ -291,7 +249,7 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 			BAD("not an IPv4 or IPv6 address");
 		v->has_addr = true;
 	} else if (!strcmp(name, "port")) {
-		if (parse_u32(value, 1, 65535, &x))
+		if (cfg_parse_u32(value, 1, 65535, &x))
 			BAD("want 1..65535");
 		v->port = (uint16_t)x;
 	} else if (!strcmp(name, "scheme")) {
@@ -299,7 +257,7 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 			BAD("want per-server, port or tsecr (tsecr combines: tsecr+port, "
 			    "tsecr+per-server)");
 	} else if (!strcmp(name, "join_port_base")) {
-		if (parse_u32(value, 1, 65535, &x))
+		if (cfg_parse_u32(value, 1, 65535, &x))
 			BAD("want 1..65535");
 		v->join_port_base = (uint16_t)x;
 		v->has_join_port_base = true;
