@@ -16,6 +16,7 @@
 
 #include "mplb/addr_attr.h"
 #include "mplb/mptcp_wire.h"
+#include "sock_tuple.h"
 
 #define ADV_ETH_HLEN 14
 #define ADV_ETH_P_IP 0x0800
@@ -406,19 +407,7 @@ __noinline __u32 adv_rx_token(struct __sk_buff *skb, const struct tcp_seg *s)
 
 	if (!s)
 		return 0;
-	if (s->family == 4) {
-		__builtin_memcpy(&t.ipv4.saddr, s->saddr, 4);
-		__builtin_memcpy(&t.ipv4.daddr, s->daddr, 4);
-		t.ipv4.sport = s->sport;
-		t.ipv4.dport = s->dport;
-		tlen = sizeof(t.ipv4);
-	} else {
-		__builtin_memcpy(t.ipv6.saddr, s->saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, s->daddr, 16);
-		t.ipv6.sport = s->sport;
-		t.ipv6.dport = s->dport;
-		tlen = sizeof(t.ipv6);
-	}
+	tlen = sock_tuple_fill(&t, s->family != 4, s->saddr, s->daddr, s->sport, s->dport);
 	sk = bpf_sk_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;

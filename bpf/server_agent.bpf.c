@@ -30,6 +30,7 @@
 #include "mplb/mptcp_wire.h"
 #include "mplb/tsecr.h"
 #include "server_structs.h"
+#include "sock_tuple.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -410,19 +411,7 @@ static __always_inline __u32 token_of_segment(struct __sk_buff *skb, const struc
 	struct mptcp_sock *msk;
 	__u32 token = 0, tlen;
 
-	if (s->family == SRV_FAMILY_V4) {
-		t.ipv4.saddr = s->saddr[0];
-		t.ipv4.daddr = s->daddr[0];
-		t.ipv4.sport = s->sport;
-		t.ipv4.dport = s->dport;
-		tlen = sizeof(t.ipv4);
-	} else {
-		__builtin_memcpy(t.ipv6.saddr, s->saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, s->daddr, 16);
-		t.ipv6.sport = s->sport;
-		t.ipv6.dport = s->dport;
-		tlen = sizeof(t.ipv6);
-	}
+	tlen = sock_tuple_fill(&t, s->family != SRV_FAMILY_V4, s->saddr, s->daddr, s->sport, s->dport);
 	sk = bpf_skc_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;
@@ -563,19 +552,7 @@ static __always_inline int socket_clock(struct __sk_buff *skb, const struct seg 
 	int rc = -1;
 	bool usec = false;
 
-	if (s->family == SRV_FAMILY_V4) {
-		t.ipv4.saddr = s->saddr[0];
-		t.ipv4.daddr = s->daddr[0];
-		t.ipv4.sport = s->sport;
-		t.ipv4.dport = s->dport;
-		tlen = sizeof(t.ipv4);
-	} else {
-		__builtin_memcpy(t.ipv6.saddr, s->saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, s->daddr, 16);
-		t.ipv6.sport = s->sport;
-		t.ipv6.dport = s->dport;
-		tlen = sizeof(t.ipv6);
-	}
+	tlen = sock_tuple_fill(&t, s->family != SRV_FAMILY_V4, s->saddr, s->daddr, s->sport, s->dport);
 	sk = bpf_skc_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return -1;
