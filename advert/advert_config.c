@@ -167,13 +167,7 @@ int advert_config_load(const char *path, struct advert_config *cfg)
 {
 	struct load_ctx lc = {cfg, path, 0};
 	char err[256];
-	int rc = ini_parse(path, ini_cb, &lc);
-	if (rc < 0) {
-		mplb_err("cannot read config %s", path);
-		return -1;
-	}
-	if (rc > 0 && !lc.errors)
-		mplb_err("%s:%d: syntax error", path, rc);
+	int rc = cfg_ini_parse(path, ini_cb, &lc, &lc.errors);
 	if (rc || lc.errors)
 		return -1;
 	if (advert_config_check(cfg, err, sizeof(err))) {

@@ -199,13 +199,7 @@ int client_config_load(const char *path, struct cl_config *cfg, char *state_dir,
 		       size_t state_dir_len)
 {
 	struct ini_ctx ic = {cfg, state_dir, state_dir_len, path, 0};
-	int rc = ini_parse(path, client_ini_key, &ic);
-	if (rc < 0) {
-		mplb_err("cannot read config %s", path);
-		return -1;
-	}
-	if (rc > 0 && !ic.errors)
-		mplb_err("%s:%d: syntax error", path, rc);
+	int rc = cfg_ini_parse(path, client_ini_key, &ic, &ic.errors);
 	for (unsigned i = 0; !rc && !ic.errors && i < cfg->n_static_attrs; i++)
 		if (!cfg->static_attrs[i].family) {
 			mplb_err("%s: [remote %s] has no 'address ='", path, cfg->static_attrs[i].name);

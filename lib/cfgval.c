@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 int cfg_parse_bool(const char *v, bool *out)
 {
 	if (!strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true") || !strcmp(v, "1"))
@@ -49,5 +51,25 @@ int cfg_parse_key128(const char *v, uint64_t key[2])
 	lo[16] = 0;
 	key[0] = strtoull(hi, NULL, 16);
 	key[1] = strtoull(lo, NULL, 16);
+	return 0;
+}
+
+int cfg_ini_parse(const char *path, ini_handler handler, void *user, const int *handler_errors)
+{
+	int rc = ini_parse(path, handler, user);
+
+	if (rc == -1) {
+		mplb_err("%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (rc < 0) {
+		mplb_err("%s: cannot parse (error %d)", path, rc);
+		return -1;
+	}
+	if (rc > 0) {
+		if (!handler_errors || !*handler_errors)
+			mplb_err("%s:%d: syntax error", path, rc);
+		return -1;
+	}
 	return 0;
 }

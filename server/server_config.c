@@ -293,22 +293,10 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 int srv_cfg_load(const char *path, struct srv_cfg *cfg)
 {
 	struct parse_ctx ctx = {.cfg = cfg};
-	int rc;
 
 	cfg_defaults(cfg, path);
-	rc = ini_parse(path, on_ini_entry, &ctx);
-	if (rc == -1) {
-		mplb_err("%s: cannot open: %s", path, strerror(errno));
+	if (cfg_ini_parse(path, on_ini_entry, &ctx, NULL)) /* its handlers never fail a line */
 		return -1;
-	}
-	if (rc > 0) {
-		mplb_err("%s:%d: syntax error", path, rc);
-		return -1;
-	}
-	if (rc < 0) {
-		mplb_err("%s: cannot parse (error %d)", path, rc);
-		return -1;
-	}
 	return ctx.errors ? -1 : 0;
 }
 
