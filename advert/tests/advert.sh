@@ -188,6 +188,7 @@ echo "# echoes dropped, IPv4: $n_add ADD_ADDR transmissions on the wire, $n_attr
 if [ "$n_add" -ge 4 ] && [ "$n_attr" = "$n_add" ]; then pass "every ADD_ADDR retransmission carries the attributes ($n_attr/$n_add)"
 else fail "every ADD_ADDR retransmission carries the attributes" "$n_attr of $n_add"; fi
 expect_eq "upload with echoes dropped: byte-exact" "$(python3 -c "import json; print(json.load(open('$T_TMP/rtx4.json'))['ok'])")" True
+grep -q '"ok": false' "$T_TMP/rtx4.json" && echo "# upload report: $(cat "$T_TMP/rtx4.json")"
 
 # IPv6, echoes dropped: carriers for each transmission, repeats on the
 # server's pure ACKs (the client uploads) while the echo never comes.
