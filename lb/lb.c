@@ -506,7 +506,8 @@ int cmd_lb(int argc, char **argv)
 {
 	const char *path = NULL, *name = NULL, *sub;
 	bool json = false;
-	int opt, repeat = 100000, passes = 7;
+	int opt;
+	unsigned long repeat = 100000, passes = 7;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
@@ -526,10 +527,12 @@ int cmd_lb(int argc, char **argv)
 			json = true;
 			break;
 		case 'r':
-			repeat = atoi(optarg);
+			if (parse_uint(optarg, "lb bench -r", 1, 100000000, &repeat))
+				return 2;
 			break;
 		case 'p':
-			passes = atoi(optarg);
+			if (parse_uint(optarg, "lb bench -p", 1, 1000, &passes))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);
@@ -544,11 +547,7 @@ int cmd_lb(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(sub, "bench")) {
-		if (repeat < 1 || passes < 1) {
-			mplb_err("lb bench: -r and -p want positive numbers");
-			return 2;
-		}
-		return lb_bench(json, repeat, passes);
+		return lb_bench(json, (int)repeat, (int)passes);
 	}
 	if (!strcmp(sub, "stats")) {
 		if (!path && !name) {
