@@ -6,6 +6,9 @@
 #   make fuzz       run the option-codec fuzzer (FUZZ_RUNS executions)
 #   make bench      benchmarks (not tests)
 
+# bpftool, ip, tc and sysctl live in sbin, which a user's PATH may lack.
+export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
+
 BUILD    ?= build
 CC       ?= gcc
 CLANG    ?= clang

@@ -219,6 +219,10 @@ static int cmd_status(int argc, char **argv)
 			snprintf(path, sizeof(path), "%s", argv[++k]);
 		else if (!strcmp(argv[k], "-j") || !strcmp(argv[k], "--json"))
 			json = true;
+		else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
+			usage(stdout);
+			return 0;
+		}
 		else {
 			mplb_err("advert status: unknown or incomplete argument '%s'", argv[k]);
 			return 2;
@@ -265,9 +269,12 @@ static int cmd_check(int argc, char **argv)
 	static struct advert_config cfg;
 	const char *conf = NULL;
 	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
 			conf = argv[++i];
-		else {
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
 			mplb_err("advert check: unknown or incomplete argument '%s'", argv[i]);
 			return 2;
 		}

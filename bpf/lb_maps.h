@@ -72,6 +72,21 @@ struct {
 	__uint(max_entries, 1);
 } config_map SEC(".maps");
 
+/* Control-plane records (names, removal times); never read by the program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct backend_meta);
+	__uint(max_entries, MPLB_MAX_BACKENDS);
+} backend_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct vip_info);
+	__uint(max_entries, MPLB_MAX_VIPS_DEFAULT);
+} vip_info SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);

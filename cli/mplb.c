@@ -10,6 +10,7 @@
 #include "lb/lb.h"
 #include "probe/probe.h"
 #include "server/server.h"
+#include "sysmounts.h"
 #include "util.h"
 
 #define MPLB_VERSION "0.1.0"
@@ -33,7 +34,7 @@ static const struct subcommand subcommands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mplb [-v] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: mplb [-v] [--version] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
 		fprintf(f, "  %-8s %s\n", subcommands[i].name,
 			subcommands[i].summary);
@@ -44,8 +45,14 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	int i = 1;
+
+	/* ip, tc, sysctl and bird live in sbin, which a user's PATH may lack. */
+	mplb_path_add_sbin();
 	while (i < argc && argv[i][0] == '-') {
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("mplb %s\n", MPLB_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			mplb_verbose++;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
@@ -61,7 +68,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[i], "version") || !strcmp(argv[i], "--version")) {
+	if (!strcmp(argv[i], "version")) {
 		printf("mplb %s\n", MPLB_VERSION);
 		return 0;
 	}

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lab/lab_internal.h"
+#include "sysmounts.h"
 #include "util.h"
 
 volatile sig_atomic_t lab_interrupted;
@@ -186,6 +187,9 @@ static int probe_link_kinds(void)
 int lab_preflight(const struct lab_opts *o)
 {
 	if (require_root("mplb lab up"))
+		return -1;
+	/* The balancers and agents pin maps that `lab down`, stats and tests read. */
+	if ((o->lb == LAB_LB_MPLB || lab_runs_agent(o)) && mplb_bpffs_ensure("mplb lab up"))
 		return -1;
 	if (access("/proc/self/ns/net", F_OK)) {
 		mplb_err("network namespaces are missing (no /proc/self/ns/net): need CONFIG_NET_NS");

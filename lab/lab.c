@@ -329,7 +329,10 @@ static int lab_exec(int argc, char **argv)
 	char name[LAB_NAME_LEN] = "mplb";
 	int i = 1;
 	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--")) {
-		if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
 			if (lab_check_name(argv[i + 1]))
 				return 2;
 			snprintf(name, sizeof(name), "%s", argv[i + 1]);

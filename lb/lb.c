@@ -23,6 +23,7 @@
 #include "lb_config.h"
 #include "lb_health.h"
 #include "lb_runtime.h"
+#include "sysmounts.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -185,14 +186,14 @@ static int do_run(const char *path, const char *name)
 		goto out;
 	if (name)
 		snprintf(cfg->name, sizeof(cfg->name), "%s", name);
-	if (require_root("mplb lb run (loads and attaches XDP)"))
+	if (require_root("mplb lb run (loads and attaches XDP)") || mplb_bpffs_ensure("mplb lb run"))
 		goto out;
 	libbpf_set_print(libbpf_print);
 	if (lb_rt_load(rt, cfg))
 		goto out;
-	if (lb_rt_attach(rt))
+	/* Pins first: stats, reload and a restarted run all go through them. */
+	if (lb_rt_pin(rt) || lb_rt_attach(rt))
 		goto out_destroy;
-	lb_rt_pin(rt); /* stats need it; the balancer works without */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -203,7 +204,7 @@ static int do_run(const char *path, const char *name)
 	for (int i = 0; i < cfg->n_ifaces; i++)
 		printf(" %s", cfg->ifaces[i]);
 	printf("; %d VIPs, %d backends; maps in %s; Ctrl-C stops\n", cfg->n_vips, cfg->n_backends,
-	       rt->pinned ? rt->pin_dir : "(not pinned)");
+	       rt->pin_dir);
 	fflush(stdout);
 	unsigned reload_gen = 0;
 	run_file_write(rt->cfg.name, reload_gen, "running");
@@ -334,6 +335,7 @@ static int do_stats(const char *path, const char *name, bool json)
 {
 	struct lb_cfg *cfg = calloc(1, sizeof(*cfg));
 	int fd_stats = -1, fd_vip = -1, fd_be = -1, fd_tok = -1, fd_flow = -1, rc = 1;
+	int fd_meta = -1, fd_vinfo = -1;
 	char dir[256];
 	json_t *root = NULL, *jc = NULL, *jv = NULL, *jb = NULL;
 
@@ -347,12 +349,17 @@ static int do_stats(const char *path, const char *name, bool json)
 	lb_pin_dir(name, dir, sizeof(dir));
 	fd_stats = open_pin(dir, "lb_stats");
 	if (fd_stats < 0) {
-		mplb_err("lb stats: no balancer maps at %s (%s): is `mplb lb run` running with this "
-			 "config? Under `ip netns exec` /sys/fs/bpf is a private mount: use "
-			 "`nsenter --net=/var/run/netns/NS mplb lb stats ...`",
-			 dir, strerror(errno));
+		if (!mplb_bpffs_mounted())
+			mplb_err("lb stats: no bpffs at /sys/fs/bpf in this mount namespace, so no "
+				 "balancer pinned its maps here: is `mplb lb run` running? Under `ip netns "
+				 "exec` /sys is private: use `nsenter --net=/run/netns/NS mplb lb stats ...`");
+		else
+			mplb_err("lb stats: no balancer maps at %s (%s): is `mplb lb run` running with "
+				 "this name (-n) or config (-c)?", dir, strerror(errno));
 		goto out;
 	}
+	fd_meta = open_pin(dir, "backend_meta");
+	fd_vinfo = open_pin(dir, "vip_info");
 	fd_vip = open_pin(dir, "vip_stats");
 	fd_be = open_pin(dir, "backend_stats");
 	fd_tok = open_pin(dir, "token_map");
@@ -381,7 +388,7 @@ static int do_stats(const char *path, const char *name, bool json)
 			       s.bytes);
 		}
 	}
-	int nv = path ? cfg->n_vips : (int)MPLB_MAX_VIPS_DEFAULT;
+	int nv = path ? cfg->n_vips : LB_CFG_MAX_VIPS;
 	if (!json)
 		printf("\n%-7s %-18s %14s %16s\n", "vip", "name", "packets", "bytes");
 	for (int i = 0; fd_vip >= 0 && i < nv; i++) {
@@ -389,8 +396,14 @@ static int do_stats(const char *path, const char *name, bool json)
 		char label[80];
 		if (sum_percpu(fd_vip, (uint32_t)i, &s))
 			break;
+		struct vip_info vi = {0};
 		if (path)
 			snprintf(label, sizeof(label), "%s", cfg->vips[i].name);
+		else if (fd_vinfo >= 0 && !bpf_map_lookup_elem(fd_vinfo, &(uint32_t){(uint32_t)i}, &vi) &&
+			 vi.name[0])
+			snprintf(label, sizeof(label), "%.*s", (int)sizeof(vi.name), vi.name);
+		else if (!s.packets)
+			continue; /* a VIP number no config uses */
 		else
 			snprintf(label, sizeof(label), "#%d", i);
 		if (json) {
@@ -410,9 +423,15 @@ static int do_stats(const char *path, const char *name, bool json)
 		const char *bn = NULL;
 		if (sum_percpu(fd_be, id, &s))
 			break;
+		struct backend_meta bm = {0};
 		for (int i = 0; path && i < cfg->n_backends; i++)
 			if (cfg->backends[i].id == (long)id)
 				bn = cfg->backends[i].name;
+		/* The running balancer's own record: also names backends in their removal grace. */
+		if (!bn && fd_meta >= 0 && !bpf_map_lookup_elem(fd_meta, &id, &bm) && bm.name[0]) {
+			bm.name[sizeof(bm.name) - 1] = 0;
+			bn = bm.name;
+		}
 		if (!bn && !s.packets)
 			continue;
 		snprintf(label, sizeof(label), "%s", bn ? bn : "?");
@@ -444,8 +463,8 @@ static int do_stats(const char *path, const char *name, bool json)
 	}
 	rc = 0;
 out:
-	for (int fd, i = 0; i < 5; i++) {
-		fd = (int[]){fd_stats, fd_vip, fd_be, fd_tok, fd_flow}[i];
+	for (int fd, i = 0; i < 7; i++) {
+		fd = (int[]){fd_stats, fd_vip, fd_be, fd_tok, fd_flow, fd_meta, fd_vinfo}[i];
 		if (fd >= 0)
 			close(fd);
 	}
@@ -515,7 +534,12 @@ int cmd_lb(int argc, char **argv)
 	}
 	sub = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "c:n:r:p:jh")) != -1) {
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+						 {"json", no_argument, NULL, 'j'},
+						 {"config", required_argument, NULL, 'c'},
+						 {"name", required_argument, NULL, 'n'},
+						 {NULL, 0, NULL, 0}};
+	while ((opt = getopt_long(argc, argv, "c:n:r:p:jh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;

@@ -23,7 +23,7 @@
 
 const char *const lb_pinned_maps[] = {"lb_stats", "vip_stats", "backend_stats", "token_map",
 				      "join_flows", "conn_lru", "config_map", "vip_map",
-				      "backends", "ch_rings", NULL};
+				      "backends", "ch_rings", "backend_meta", "vip_info", NULL};
 
 void lb_pin_dir(const char *name, char *buf, size_t len)
 {
@@ -61,6 +61,7 @@ int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg)
 	s->rodata->max_vips = cfg->max_vips;
 	bpf_map__set_max_entries(s->maps.ch_rings, cfg->ring_size * cfg->max_vips);
 	bpf_map__set_max_entries(s->maps.vip_stats, cfg->max_vips);
+	bpf_map__set_max_entries(s->maps.vip_info, cfg->max_vips);
 	/* service port + join ports + fragment entry per VIP */
 	bpf_map__set_max_entries(s->maps.vip_map, cfg->max_vips * (MPLB_MAX_BACKENDS + 2));
 	bpf_map__set_max_entries(s->maps.token_map, cfg->token_entries);
@@ -202,6 +203,45 @@ fail:
 	return -1;
 }
 
+static uint64_t mono_ns(double sec)
+{
+	return (uint64_t)(sec * 1e9);
+}
+
+/* Names and removal times into the pinned control-plane maps. */
+static int write_meta(struct lb_runtime *rt, const struct lb_cfg *cfg)
+{
+	int fd = bpf_map__fd(rt->skel->maps.backend_meta);
+
+	for (uint32_t id = 0; id < MPLB_MAX_BACKENDS; id++) {
+		struct backend_meta bm = {0}, old = {0};
+		const struct lb_cfg_backend *b = NULL;
+
+		for (int i = 0; i < cfg->n_backends; i++)
+			if (cfg->backends[i].id == (long)id)
+				b = &cfg->backends[i];
+		if (b) {
+			snprintf(bm.name, sizeof(bm.name), "%s", b->name);
+			bm.weight = b->weight;
+		} else if (rt->removed_at[id]) {
+			bpf_map_lookup_elem(fd, &id, &old);
+			bm = old; /* keeps its name while in its removal grace */
+			bm.removed_ns = mono_ns(rt->removed_at[id]);
+		}
+		if (bpf_map_update_elem(fd, &id, &bm, BPF_ANY))
+			return -1;
+	}
+	fd = bpf_map__fd(rt->skel->maps.vip_info);
+	for (uint32_t v = 0; v < rt->cfg.max_vips; v++) {
+		struct vip_info vi = {0};
+		if ((int)v < cfg->n_vips)
+			snprintf(vi.name, sizeof(vi.name), "%s", cfg->vips[v].name);
+		if (bpf_map_update_elem(fd, &v, &vi, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
 int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg)
 {
 	int cap = cfg->n_vips * (MPLB_MAX_BACKENDS + 2) + 1, n, fd;
@@ -293,6 +333,9 @@ int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg)
 			goto fail;
 	}
 
+	if (write_meta(rt, cfg))
+		goto fail;
+
 	n = desired_vip_entries(cfg, keys, metas, cap);
 	if (n < 0)
 		goto out;
@@ -344,6 +387,10 @@ void lb_rt_expire(struct lb_runtime *rt)
 		if (!rt->removed_at[id] || now - rt->removed_at[id] < rt->cfg.remove_grace_s)
 			continue;
 		rt->removed_at[id] = 0;
+		{
+			struct backend_meta bm = {0};
+			bpf_map_update_elem(bpf_map__fd(rt->skel->maps.backend_meta), &id, &bm, BPF_ANY);
+		}
 		if (bpf_map_update_elem(fd, &id, &be, BPF_ANY))
 			mplb_warn("lb: cannot clear removed backend %u: %s", id, strerror(errno));
 		else
@@ -413,7 +460,7 @@ int lb_rt_pin(struct lb_runtime *rt)
 		*slash = '/';
 	}
 	if (mkdir(rt->pin_dir, 0700) && errno != EEXIST) {
-		mplb_warn("lb: cannot create %s (%s): `mplb lb stats` will not find this instance",
+		mplb_err("lb: cannot create the pin directory %s: %s",
 			  rt->pin_dir, strerror(errno));
 		return -1;
 	}
@@ -422,7 +469,7 @@ int lb_rt_pin(struct lb_runtime *rt)
 		snprintf(path, sizeof(path), "%s/%s", rt->pin_dir, lb_pinned_maps[i]);
 		unlink(path); /* a stale pin from a killed run */
 		if (!m || bpf_map__pin(m, path)) {
-			mplb_warn("lb: cannot pin %s: %s", path, strerror(errno));
+			mplb_err("lb: cannot pin %s: %s", path, strerror(errno));
 			return -1;
 		}
 	}

@@ -11,7 +11,7 @@ PKGS=(
   # fuzzing and sanitizers (clang's runtime: libFuzzer, ASan, UBSan)
   libclang-rt-14-dev
   # lab, demo and tests
-  iproute2 ethtool nftables tcpdump tshark iputils-ping procps
+  iproute2 ethtool nftables tcpdump tshark iputils-ping procps xxd util-linux
   # benchmark plots
   gnuplot-nox python3
 )

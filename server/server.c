@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server_int.h"
+#include "sysmounts.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -80,7 +81,7 @@ static int do_cleanup(const char *path, const char *name)
 			goto out;
 		name = cfg->name;
 	}
-	if (require_root("mplb server cleanup"))
+	if (require_root("mplb server cleanup") || mplb_bpffs_ensure("mplb server cleanup"))
 		goto out;
 	srv_paths(name, NULL, journal, lock, sizeof(journal));
 	fd = open(lock, O_RDWR | O_CLOEXEC);
@@ -120,7 +121,12 @@ int cmd_server(int argc, char **argv)
 	}
 	sub = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "c:n:jh")) != -1) {
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+						 {"json", no_argument, NULL, 'j'},
+						 {"config", required_argument, NULL, 'c'},
+						 {"name", required_argument, NULL, 'n'},
+						 {NULL, 0, NULL, 0}};
+	while ((opt = getopt_long(argc, argv, "c:n:jh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;

@@ -273,8 +273,7 @@ int srv_bpf_pin(struct srv_bpf *b, const char *dir, struct journal *j)
 			return -1;
 	}
 	if (mkdir(dir, 0700) && errno != EEXIST) {
-		mplb_warn("server: cannot create %s (%s): `mplb server status` shows no live counters",
-			  dir, strerror(errno));
+		mplb_err("server: cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	for (int i = 0; srv_pinned_maps[i]; i++) {
@@ -286,7 +285,7 @@ int srv_bpf_pin(struct srv_bpf *b, const char *dir, struct journal *j)
 			return -1;
 		unlink(path); /* a stale pin of a killed run */
 		if (!m || bpf_map__pin(m, path)) {
-			mplb_warn("server: cannot pin %s: %s", path, strerror(errno));
+			mplb_err("server: cannot pin %s: %s", path, strerror(errno));
 			return -1;
 		}
 	}

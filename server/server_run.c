@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "server_int.h"
+#include "sysmounts.h"
 #include "util.h"
 
 #define C_BIT_SYSCTL "net.mptcp.allow_join_initial_addr_port"
@@ -343,11 +344,10 @@ static int apply_bpf(struct agent *a)
 		char cg[256];
 		if (cfg->cgroup[0])
 			snprintf(cg, sizeof(cg), "%s", cfg->cgroup);
-		else if (cgroup2_mount(cg, sizeof(cg)))
+		else if (mplb_cgroup2_ensure(cg, sizeof(cg), "mplb server run"))
 			cg[0] = 0;
 		if (!cg[0])
-			agent_warn(a, "no cgroup v2 mount here (under `ip netns exec`? use `mplb lab "
-				      "exec` or nsenter): keepalive comes from the %d s sweep only",
+			agent_warn(a, "no cgroup v2 hierarchy: keepalive comes from the %d s sweep only",
 				   SWEEP_PERIOD_S);
 		else if (srv_bpf_attach_sockops(&a->bpf, cg))
 			agent_warn(a, "sock_ops not attached on %s: keepalive comes from the %d s "
@@ -358,13 +358,8 @@ static int apply_bpf(struct agent *a)
 				      "its segments until the clock wraps");
 	}
 	srv_pin_dir(cfg->name, dir, sizeof(dir));
-	if (!bpffs_mounted())
-		agent_warn(a, "/sys/fs/bpf is not a bpffs in this mount namespace (`ip netns exec` "
-			      "remounts /sys): maps not pinned, `mplb server status` shows the state "
-			      "file only");
-	else
-		srv_bpf_pin(&a->bpf, dir, &a->j);
-	return 0;
+	/* bpffs was made sure of at start (mplb_bpffs_ensure): a pin that fails is an error. */
+	return srv_bpf_pin(&a->bpf, dir, &a->j);
 }
 
 /* ---- apply / teardown ------------------------------------------------------ */
@@ -827,7 +822,8 @@ int srv_run(const char *cfg_path)
 	a->bpf.sockops_link_fd = -1;
 	if (srv_cfg_load(cfg_path, &a->cfg) || srv_cfg_validate(&a->cfg))
 		goto out_free;
-	if (require_root("mplb server run (sysctls, MPTCP endpoints, BPF)"))
+	if (require_root("mplb server run (sysctls, MPTCP endpoints, BPF)") ||
+	    mplb_bpffs_ensure("mplb server run"))
 		goto out_free;
 	libbpf_set_print(libbpf_print);
 	a->started = now_sec();

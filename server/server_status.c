@@ -19,6 +19,7 @@
 
 #include "bpf/server_agent.skel.h"
 #include "server_int.h"
+#include "sysmounts.h"
 #include "util.h"
 
 #define SRV_STAT_NAME_(id, name) name,
@@ -358,6 +359,11 @@ int srv_status(const char *cfg_path, const char *name, bool json)
 	srv_pin_dir(name, dir, sizeof(dir));
 	fd_stats = open_pin(dir, "srv_stats");
 	fd_ann = open_pin(dir, "srv_ann");
+	if (live && fd_stats < 0 && json_is_string(json_object_get(st, "pins")))
+		mplb_warn("server status: the agent runs but its maps at %s cannot be opened (%s%s): "
+			  "showing its last snapshot", dir, strerror(errno),
+			  mplb_bpffs_mounted() ? "" : "; /sys/fs/bpf is not the bpffs here: under `ip "
+			  "netns exec`? use nsenter --net=/run/netns/NS");
 	/* Live maps when they are reachable (same bpffs), else the agent's last snapshot. */
 	counters = fd_stats >= 0 ? counters_json(fd_stats) : json_incref(json_object_get(st, "counters"));
 	anns = fd_ann >= 0 ? announcements_json(fd_ann) : json_incref(json_object_get(st, "announcements"));

@@ -341,29 +341,3 @@ out:
 	close(fd);
 	return rc;
 }
-
-int cgroup2_mount(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/self/mounts", "re");
-	char dev[256], dir[256], type[64];
-	int rc = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%255s %255s %63s %*[^\n]\n", dev, dir, type) == 3) {
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(buf, len, "%s", dir);
-			rc = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return rc;
-}
-
-bool bpffs_mounted(void)
-{
-	struct statfs st;
-
-	return statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC;
-}

@@ -2,7 +2,7 @@
 /*
  * The system side of the server agent, all in the current network
  * namespace: sysctls, addresses, listening sockets, MIB counters, the
- * namespace's identity, SOCK_DESTROY, cgroup v2 and bpffs mounts.
+ * namespace's identity, SOCK_DESTROY. (bpffs and cgroup v2: lib/sysmounts.h.)
  */
 #ifndef MPLB_SERVER_SYS_H
 #define MPLB_SERVER_SYS_H
@@ -56,10 +56,5 @@ uint64_t srv_mib_get(const struct srv_mib *m, const char *name);
  */
 int sock_destroy_tcp(int family, const void *src, uint16_t sport, const void *dst,
 		     uint16_t dport);
-
-/* Mount point of the cgroup v2 hierarchy (/sys/fs/cgroup/unified here), 0 or -1. */
-int cgroup2_mount(char *buf, size_t len);
-/* Whether /sys/fs/bpf is a bpffs in this mount namespace (not under `ip netns exec`). */
-bool bpffs_mounted(void);
 
 #endif /* MPLB_SERVER_SYS_H */

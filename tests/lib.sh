@@ -3,6 +3,8 @@
 #   PASS: name | FAIL: name: why | SKIP: name: why
 # tests/run.sh counts them. Suites that build namespaces clean up on exit.
 set -u
+# Suites call ip, tc, sysctl and ethtool, which live in sbin; a user's PATH may lack it.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;; esac
 MPLB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MPLB=${MPLB:-$MPLB_ROOT/build/mplb}
 T_FAILED=0

@@ -132,9 +132,12 @@ srcs_to() {
 		sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 count_to() { nsx $C ss -tnH state established "dst $(ssdst "$1")" 2>/dev/null | awk -v p=":$PORT" '$4 ~ p"$"' | wc -l; }
-wait_count() { # DST WANT SECS
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
+# wait_count DST WANT SECS: a wall-clock bound, not an iteration count: each
+# `ip netns exec` costs more on a machine with many mounts, and a loop of 40
+# of them once outlasted the 3 s connection it was watching (0 subflows left).
+wait_count() {
+	local deadline=$(( ${EPOCHREALTIME/./} + $3 * 1000000 ))
+	while [ "${EPOCHREALTIME/./}" -lt "$deadline" ]; do
 		[ "$(count_to "$1")" -ge "$2" ] && return 0
 		sleep 0.05
 	done
@@ -253,13 +256,25 @@ expect_eq "path_manager restored" "$(nsx $C cat /proc/sys/net/mptcp/path_manager
 [ -e /run/mplb/client-$C.json ] && fail "state file removed on exit" || pass "state file removed on exit"
 
 # ---- negative control: stock in-kernel PM with `subflow` endpoints ----------
+# The client namespace as a fresh one would be: kernel PM, no endpoints.
+nsx $C ip mptcp endpoint flush
 nsx $C ip mptcp limits set subflows 8 add_addr_accepted 8
 for n in 1 2 3; do nsx $C ip mptcp endpoint add 10.81.$n.2 dev c$n subflow; done
-nsx $C python3 "$T_TMP/cli.py" $V4_VIP $PORT 3 >"$T_TMP/cli.out" 2>&1 &
+mib() { nsx $C nstat -az "$@" | awk 'NR > 1 && $1 != "#kernel" {printf "%s=%s ", substr($1, 9), $2}'; }
+mib0=$(mib MPTcpExtMPCapableSYNTX MPTcpExtMPJoinSynTx MPTcpExtAddAddr MPTcpExtMPCapableSYNTXDisabled)
+nsx $C python3 "$T_TMP/cli.py" $V4_VIP $PORT 6 >"$T_TMP/cli.out" 2>&1 &
 cpid=$!
-wait_count $V4_PS 3 2
+# The join follows the server's ADD_ADDR: up to 4 s for it, then 0.5 s for a
+# second one, all well inside the 6 s the connection lasts.
+wait_count $V4_PS 1 4 && sleep 0.5
 stock=$(count_to $V4_PS); stock_srcs=$(srcs_to $V4_PS)
 echo "# stock in-kernel PM, 3 uplinks: $stock subflow(s) to $V4_PS from [$stock_srcs]"
+if [ "$stock" != 1 ]; then
+	echo "# client MIB before: $mib0"
+	echo "# client MIB after:  $(mib MPTcpExtMPCapableSYNTX MPTcpExtMPJoinSynTx MPTcpExtAddAddr MPTcpExtMPCapableSYNTXDisabled)"
+	echo "# $(nsx $C ip mptcp limits show | tr '\n' ' ') pm=$(nsx $C cat /proc/sys/net/mptcp/path_manager)"
+	nsx $C ss -Mni | sed 's/^/# /'
+fi
 expect_eq "stock PM: one join to the announced address, one uplink" "$stock" 1
 wait $cpid
 

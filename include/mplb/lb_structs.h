@@ -75,6 +75,25 @@ struct backend {
 	__u8 flags;    /* BACKEND_F_* */
 };
 
+/*
+ * What the control plane knows of a backend id, kept in a pinned map so that
+ * a restarted `mplb lb run` and `mplb lb stats -n NAME` know it too: the
+ * config's name, and when the backend left the config (its entry stays,
+ * draining, for remove_grace_s). The data plane never reads it.
+ */
+#define MPLB_NAME_LEN 64
+struct backend_meta {
+	char name[MPLB_NAME_LEN];
+	__u64 removed_ns; /* CLOCK_MONOTONIC (= bpf_ktime_get_ns) it left the config; 0: in it */
+	__u32 weight;
+	__u32 pad;
+};
+
+/* A VIP number's config name (vip_info[vip_num]), for stats without the file. */
+struct vip_info {
+	char name[MPLB_NAME_LEN];
+};
+
 /* 5-tuple (IPv4 in src[0]/dst[0]). */
 struct flow_key {
 	__u32 src[4];

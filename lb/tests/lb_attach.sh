@@ -85,6 +85,11 @@ for mode in native generic; do
 	if [ "${ring:-0}" -ge 3 ] && [ "${dns:-0}" -ge 3 ]; then pass "$mode: 3 UDP datagrams to the VIP counted (ring=$ring, vip dns=$dns)"
 	else fail "$mode: traffic counted" "ring=$ring dns=$dns: $(echo "$js" | head -5 | tr '\n' ' ')"; fi
 	if "$MPLB" lb stats -c "$T_TMP/lb.ini" | grep -q '^path *ring'; then pass "$mode: stats table"; else fail "$mode: stats table"; fi
+	# By name only (no config file): names come from the balancer's pinned records.
+	st=$("$MPLB" lb stats -n "$NS" 2>&1)
+	if grep -Eq '^0 +b0 ' <<<"$st" && grep -Eq '^ +dns ' <<<"$st" && ! grep -Eq '^[0-9]+ +\? ' <<<"$st"; then
+		pass "$mode: stats -n NAME names backends and VIPs"
+	else fail "$mode: stats -n NAME names backends and VIPs" "$(tail -8 <<<"$st" | tr '\n' '|')"; fi
 	write_cfg "$mode" 3
 	kill -HUP "$(cat "$T_TMP/lb.pid")"
 	sleep 0.5
