@@ -232,27 +232,69 @@ static __always_inline void pin_flow(void *map, const struct flow_key *flow, __u
  * to one of its backends: the join would fail on the wrong backend anyway,
  * and a drop is counted where a misroute would be silent.
  */
+/* A token's entry decides: FURTHER_PROCESSING with d set, a drop, or 1 (unusable: go on). */
+static __always_inline int use_token_entry(const struct packet_desc *pkt,
+					   const struct token_entry *te, __u32 path,
+					   struct decision *d, __u64 bytes)
+{
+	if (te->flags & TOKEN_F_COLLIDED)
+		return verdict(XDP_DROP, LB_STAT_DROP_TOKEN_COLLIDED, bytes);
+	if (!backend_usable(te->backend_id)) {
+		count(LB_STAT_EV_STALE_BACKEND, bytes);
+		return 1;
+	}
+	d->backend_id = te->backend_id;
+	d->path = path;
+	pin_flow(&join_flows, &pkt->flow, d->backend_id);
+	return FURTHER_PROCESSING;
+}
+
+/*
+ * Unknown token under UNKNOWN_TOKEN_HOLD: drop while the token is younger
+ * than the hold (its agent's push is on the way; the client retransmits the
+ * SYN after its RTO), then fall through to the ring.
+ */
+static __always_inline bool hold_unknown(__u32 token, const struct lb_config *cfg, __u64 bytes)
+{
+	__u64 now = bpf_ktime_get_ns(), *first = bpf_map_lookup_elem(&token_hold, &token);
+
+	if (!first) {
+		bpf_map_update_elem(&token_hold, &token, &now, BPF_NOEXIST);
+		return cfg->token_hold_ms != 0;
+	}
+	if (now - *first < (__u64)cfg->token_hold_ms * 1000000)
+		return true;
+	count(LB_STAT_EV_TOKEN_HOLD_EXPIRED, bytes);
+	return false;
+}
+
 static __always_inline int pick_by_token(const struct packet_desc *pkt,
 					 const struct vip_meta *meta,
+					 const struct lb_config *cfg,
 					 struct decision *d, __u64 bytes)
 {
 	__u32 token = pkt->opts.join_token;
-	struct token_entry *te = bpf_map_lookup_elem(&token_map, &token);
+	struct token_entry *te;
+	int rc;
 
+	/* What the owner said first: a pushed token cannot be poisoned by forged ACKs. */
+	te = bpf_map_lookup_elem(&token_sync, &token);
 	if (te) {
-		if (te->flags & TOKEN_F_COLLIDED)
-			return verdict(XDP_DROP, LB_STAT_DROP_TOKEN_COLLIDED, bytes);
-		if (backend_usable(te->backend_id)) {
-			d->backend_id = te->backend_id;
-			d->path = LB_STAT_PATH_TOKEN_HIT;
-			pin_flow(&join_flows, &pkt->flow, d->backend_id);
-			return FURTHER_PROCESSING;
-		}
-		count(LB_STAT_EV_STALE_BACKEND, bytes);
+		rc = use_token_entry(pkt, te, LB_STAT_PATH_TOKEN_PUSHED, d, bytes);
+		if (rc != 1)
+			return rc;
+	}
+	te = bpf_map_lookup_elem(&token_map, &token);
+	if (te) {
+		rc = use_token_entry(pkt, te, LB_STAT_PATH_TOKEN_HIT, d, bytes);
+		if (rc != 1)
+			return rc;
 	}
 	count(LB_STAT_EV_TOKEN_MISS, bytes);
-	if (meta->unknown_token != UNKNOWN_TOKEN_RING)
+	if (meta->unknown_token == UNKNOWN_TOKEN_DROP)
 		return verdict(XDP_DROP, LB_STAT_DROP_TOKEN_UNKNOWN, bytes);
+	if (meta->unknown_token == UNKNOWN_TOKEN_HOLD && hold_unknown(token, cfg, bytes))
+		return verdict(XDP_DROP, LB_STAT_DROP_TOKEN_HELD, bytes);
 	d->path = LB_STAT_PATH_TOKEN_MISS_RING;
 	return FURTHER_PROCESSING;
 }
@@ -308,7 +350,7 @@ static __always_inline int pick_backend(const struct packet_desc *pkt,
 	}
 	if ((meta->flags & VIP_F_TOKEN) && syn && !(pkt->tcp_flags & TCP_FLAG_ACK) &&
 	    pkt->opts.has_join_token) {
-		action = pick_by_token(pkt, meta, d, bytes);
+		action = pick_by_token(pkt, meta, cfg, d, bytes);
 		if (action != FURTHER_PROCESSING || d->backend_id != MPLB_NO_BACKEND)
 			return action;
 		goto ring;

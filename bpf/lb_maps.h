@@ -8,6 +8,7 @@
 #define MPLB_LB_MAPS_H
 
 #include "mplb/lb_structs.h"
+#include "mplb/token_sync.h"
 
 /* (address, port, proto) -> VIP; join ports and fragment entries too. */
 struct {
@@ -44,6 +45,27 @@ struct {
 	__uint(max_entries, MPLB_TOKEN_ENTRIES_DEFAULT);
 } token_map SEC(".maps");
 
+/*
+ * Tokens the backends' agents pushed (token sync, lb/lb_sync.c): only a
+ * backend's own authenticated messages write here, and a plain hash never
+ * evicts, so a flood of forged MP_CAPABLE ACKs (which only reach token_map)
+ * cannot push a live connection's token out. Looked up before token_map.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct token_entry);
+	__uint(max_entries, MPLB_TOKEN_ENTRIES_DEFAULT);
+} token_sync SEC(".maps");
+
+/* First sighting of an unknown token's MP_JOIN SYN (UNKNOWN_TOKEN_HOLD). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 16384);
+} token_hold SEC(".maps");
+
 /* Join subflows routed by token: their later packets carry no token. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -72,6 +94,14 @@ struct {
 	__uint(max_entries, 1);
 } config_map SEC(".maps");
 
+/* Layout version of these maps (entry 0: MPLB_LB_LAYOUT_VERSION), for restarts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} lb_layout SEC(".maps");
+
 /* Control-plane records (names, removal times); never read by the program. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -86,6 +116,14 @@ struct {
 	__type(value, struct vip_info);
 	__uint(max_entries, MPLB_MAX_VIPS_DEFAULT);
 } vip_info SEC(".maps");
+
+/* Token sync: per sender id (and 256: messages no id can own) replay state and counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sync_peer);
+	__uint(max_entries, MPLB_MAX_BACKENDS + 1);
+} sync_peers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "lab/lab_internal.h"
+#include "token_sync.h"
 #include "util.h"
 
 /* BPF load and verification of the agent's programs, four at once on two
@@ -78,6 +79,19 @@ static int write_config(const struct lab_plan *p, const struct lab_host *h)
 		h->server4, h->server6, h->ifaces[0].name);
 	if (strstr(h->agent_scheme, "tsecr"))
 		fprintf(f, "; the balancer's [lb] tsecr_key (lb.ini)\ntsecr_key = %s\n", p->tsecr_key);
+	if (p->sync_key[0]) {
+		/* This backend's own key: it can speak for its id and no other. */
+		uint8_t master[SYNC_KEY_LEN], key[SYNC_KEY_LEN];
+		char hex[2 * SYNC_KEY_LEN + 1];
+		sync_key_parse(p->sync_key, master);
+		sync_key_derive(master, h->index, key);
+		sync_key_format(key, hex);
+		fprintf(f, "\n[sync]\n; every LB host's [sync] listen; key = mplb lb sync-key -c lb.ini -i %u\nlb = ",
+			h->index);
+		for (unsigned k = 1; k <= p->opts.lbs; k++)
+			fprintf(f, "%s10.100.1.%u:%d", k > 1 ? ", " : "", k, LAB_SYNC_PORT);
+		fprintf(f, "\nkey = %s\n", hex);
+	}
 	write_vip(f, "v4", p->opts.vip4, p, h);
 	write_vip(f, "v6", p->opts.vip6, p, h);
 	if (fclose(f) || rename(tmp, h->agent_config)) {

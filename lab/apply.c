@@ -127,20 +127,25 @@ static int sysctl_write(const char *netns, const char *key, const char *value)
 	return 0;
 }
 
-static bool in_path(const char *prog)
+int lab_find_in_path(const char *prog, char *buf, size_t len)
 {
 	const char *path = getenv("PATH");
-	char buf[512];
 	if (!path)
 		path = "/usr/sbin:/usr/bin:/sbin:/bin";
 	while (*path) {
 		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+		snprintf(buf, len, "%.*s/%s", (int)n, path, prog);
 		if (!access(buf, X_OK))
-			return true;
+			return 0;
 		path += n + (path[n] == ':');
 	}
-	return false;
+	return -1;
+}
+
+static bool in_path(const char *prog)
+{
+	char buf[512];
+	return lab_find_in_path(prog, buf, sizeof(buf)) == 0;
 }
 
 static double t0;
@@ -222,6 +227,10 @@ int lab_preflight(const struct lab_opts *o)
 				 avail);
 			return -1;
 		}
+	}
+	if (o->bgp && !in_path("bird")) {
+		mplb_err("--bgp needs BIRD 2 (`bird` not in PATH): apt-get install bird2, or --bgp off");
+		return -1;
 	}
 	if (o->xdp == XDP_MODE_NATIVE && !in_path("ethtool")) {
 		mplb_err("'ethtool' not found in PATH (native XDP needs it to turn off checksum offload); install ethtool or use --xdp generic");
@@ -416,8 +425,11 @@ static void config_router(const struct lab_plan *p, const struct lab_host *h,
 		if (ifc->addr6[0])
 			batch_add(b6, "addr add %s dev %s nodad", ifc->addr6, ifc->name);
 	}
-	/* VIPs to the LB hosts: one LB by a plain route, several by ECMP
-	 * over a nexthop group (5-tuple hash, see the sysctls). */
+	/* VIPs to the LB hosts: learned by BGP (lab/bird.c), or one LB by a
+	 * plain route, several by ECMP over a nexthop group (5-tuple hash, see
+	 * the sysctls). */
+	if (p->opts.bgp)
+		return;
 	if (p->opts.lbs == 1) {
 		batch_add(b4, "route add %s/32 via 10.100.1.1 dev br0", p->opts.vip4);
 		batch_add(b6, "route add %s/128 via fd00:100::1:1 dev br0", p->opts.vip6);
@@ -507,6 +519,7 @@ static void config_backend(const struct lab_plan *p, const struct lab_host *h,
 		break;
 	case SERVER_PM_NONE:
 	case SERVER_PM_TSECR: /* refused without the agent (plan.c) */
+	case SERVER_PM_TOKEN:
 		break;
 	}
 }
@@ -871,14 +884,22 @@ int lab_apply(struct lab_plan *p)
 	}
 	CHECK_INTERRUPT();
 
-	/* The tsecr key before the backends: the agents and lb.ini share it. */
+	/* The keys before the backends: the agents and lb.ini share them. */
 	if (p->opts.lb == LAB_LB_MPLB && lab_tsecr_key_new(p))
+		goto fail;
+	if (p->opts.token_sync && lab_sync_key_new(p))
 		goto fail;
 	if (start_backends(p))
 		goto fail;
 	CHECK_INTERRUPT();
 	if (p->opts.lb == LAB_LB_MPLB) {
 		if (lab_read_backend_macs(p) || lab_start_balancers(p))
+			goto fail;
+		CHECK_INTERRUPT();
+	}
+	/* BGP once the balancers keep their VIP routes: sessions come up announcing. */
+	if (p->opts.bgp) {
+		if (lab_start_bird(p) || lab_wait_bgp(p, p->opts.lbs, 20.0))
 			goto fail;
 		CHECK_INTERRUPT();
 	}
@@ -1066,6 +1087,17 @@ int lab_teardown(const char *name, json_t *state, bool verbose)
 	 * remove them (CLIENT_STATE_DIR/client-<netns>.json). */
 	for (int i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/client-%s.json", LAB_RUN_ROOT, netns[i]);
+		unlink(path);
+	}
+	/* The balancers' run state (/run/mplb/lb/<name>_lb<k>.json, .lock):
+	 * they exit leaving their data plane, which went with the namespaces. */
+	for (int k = 1; k <= LAB_MAX_LBS; k++) {
+		static const char *const ext[] = {"json", "lock"};
+		for (size_t e = 0; e < ARRAY_SIZE(ext); e++) {
+			snprintf(path, sizeof(path), "%s/lb/%s_lb%d.%s", LAB_RUN_ROOT, name, k, ext[e]);
+			unlink(path);
+		}
+		snprintf(path, sizeof(path), "%s/lb-health-%s_lb%d.json", LAB_RUN_ROOT, name, k);
 		unlink(path);
 	}
 	lab_run_dir(name, path, sizeof(path));

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "lab/lab_internal.h"
+#include "token_sync.h"
 #include "util.h"
 
 #define LB_READY_TIMEOUT 10.0     /* BPF load + verifier + attach, on a busy machine */
@@ -97,10 +98,11 @@ static void write_vip(FILE *f, const char *name, const char *addr, json_t *opts)
 		fprintf(f, "join_port_base = %ld\njoin_port_count = %ld\n",
 			jint(opts, "join_port_base"), jint(opts, "backends") + 1);
 	}
-	if (strstr(strategy, "token")) {
-		/* A join whose token this LB host never learned (the MP_CAPABLE
-		 * ACK crossed another LB host) takes the ring: right 1 time in
-		 * N, where a drop would fail it every time. */
+	if (strstr(strategy, "token") && !json_is_true(json_object_get(opts, "token_sync"))) {
+		/* Without token sync, a join whose token this LB host never
+		 * learned (the MP_CAPABLE ACK crossed another LB host) takes the
+		 * ring: right 1 time in N, where a drop would fail it every
+		 * time. With it, the default (hold) waits for the agent's push. */
 		fprintf(f, "unknown_token = ring\n");
 	}
 	/* Katran's connection table: established ring flows stay on their
@@ -147,6 +149,12 @@ int lab_lb_ini_write(json_t *state)
 	if (agents)
 		fprintf(f, "health_interval_ms = 500\nhealth_timeout_ms = 300\n"
 			   "health_fall = 3\nhealth_rise = 2\n");
+	if (json_is_true(json_object_get(opts, "bgp")))
+		fprintf(f, "; --bgp: the VIP routes BIRD announces while this host can forward\n"
+			   "announce_table = %d\n", LAB_ANNOUNCE_TABLE);
+	if (jstr(bal, "sync_key")[0])
+		fprintf(f, "\n[sync]\n; --token-sync: the backends' agents push their tokens here\n"
+			   "listen = 0.0.0.0:%d\nkey = %s\n", LAB_SYNC_PORT, jstr(bal, "sync_key"));
 	write_vip(f, "v4", jstr(opts, "vip4"), opts);
 	write_vip(f, "v6", jstr(opts, "vip6"), opts);
 	json_array_foreach(json_object_get(state, "hosts"), i, h) {
@@ -207,6 +215,18 @@ static bool exited(pid_t pid, int *status)
 }
 
 /* ---- balancers ----------------------------------------------------------- */
+
+int lab_sync_key_new(struct lab_plan *p)
+{
+	uint8_t key[SYNC_KEY_LEN];
+
+	if (getrandom(key, sizeof(key), 0) != sizeof(key)) {
+		mplb_err("getrandom: %s", strerror(errno));
+		return -1;
+	}
+	sync_key_format(key, p->sync_key);
+	return 0;
+}
 
 int lab_tsecr_key_new(struct lab_plan *p)
 {

@@ -29,7 +29,9 @@ static void usage(FILE *f)
 		"       mplb lab exec [--name NAME] HOST -- CMD...   run CMD in HOST (c1, rt, lb1, b3, ...)\n"
 		"       mplb lab backend [--name NAME] drain|remove|add|restore HOST | list\n"
 		"                                               change the balancer's pool, reload it\n"
-		"       mplb lab uplink [--name NAME] HOST J down|up  take a client uplink down / back up\n");
+		"       mplb lab uplink [--name NAME] HOST J down|up  take a client uplink down / back up\n"
+		"       mplb lab lb [--name NAME] HOST restart|stop|start|drain|resume|fail|revive\n"
+		"                                               what happens to one LB host of the tier\n");
 }
 
 /* Serialise up/down of all labs: flock on /run/mplb itself, so that no
@@ -476,6 +478,8 @@ int cmd_lab(int argc, char **argv)
 		return lab_backend_cmd(argc - 1, argv + 1);
 	if (!strcmp(sub, "uplink"))
 		return lab_uplink(argc - 1, argv + 1);
+	if (!strcmp(sub, "lb"))
+		return lab_lb_cmd(argc - 1, argv + 1);
 	mplb_err("lab: unknown subcommand '%s'", sub);
 	usage(stderr);
 	return 2;

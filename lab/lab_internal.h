@@ -43,7 +43,8 @@ enum lab_client_pm { CLIENT_PM_FULLMESH, CLIENT_PM_SUBFLOW, CLIENT_PM_NONE, CLIE
 /* What each backend does for the balancer; with the server agent (default)
  * `mplb server run` does it, else the lab's own sysctls and endpoints (no
  * tsecr: only the agent writes ids into TSval). */
-enum lab_server_pm { SERVER_PM_PER_SERVER, SERVER_PM_PORT, SERVER_PM_NONE, SERVER_PM_TSECR };
+enum lab_server_pm { SERVER_PM_PER_SERVER, SERVER_PM_PORT, SERVER_PM_NONE, SERVER_PM_TSECR,
+		     SERVER_PM_TOKEN };
 enum lab_xdp_mode { XDP_MODE_NATIVE, XDP_MODE_GENERIC, XDP_MODE_NONE };
 /* What balances on the LB hosts: the XDP balancer, or kernel ECMP (baseline). */
 enum lab_lb_kind { LAB_LB_MPLB, LAB_LB_KERNEL };
@@ -52,7 +53,7 @@ enum lab_pool_state { POOL_ACTIVE, POOL_DRAINING, POOL_REMOVED };
 
 #define LAB_STRATEGY_LEN 24
 #define LAB_RATE_LEN 16
-#define LAB_MAX_PROCS 2 /* per host: serve and mplb server, or mplb lb, or mplb client */
+#define LAB_MAX_PROCS 3 /* per host: serve and mplb server, or mplb lb and bird, or mplb client */
 #define LAB_LB_INI "lb.ini"
 
 struct lab_opts {
@@ -76,7 +77,21 @@ struct lab_opts {
 	bool lb_redirect;
 	/* tbf rate on both ends of every client uplink ("" = unshaped). */
 	char uplink_rate[LAB_RATE_LEN];
+	/* BIRD on the router and every LB host: BGP announces the VIPs, the
+	 * router ECMPs over the hosts that announce, BFD withdraws a dead one
+	 * (default: on with --lbs > 1). */
+	bool bgp;
+	/* The agents push their tokens to every LB host (lab/tests, docs/scale-out.md;
+	 * default: on when the strategy has token and the agents run). */
+	bool token_sync;
 };
+
+/* The lab's token sync port on every LB host, and its announce table. */
+#define LAB_SYNC_PORT 4790
+#define LAB_ANNOUNCE_TABLE 200
+/* AS numbers: the router, and the LB tier (one AS for every LB host, as an anycast tier). */
+#define LAB_AS_ROUTER 65000
+#define LAB_AS_LBS 65001
 
 enum lab_role { ROLE_CLIENT, ROLE_ROUTER, ROLE_LB, ROLE_BACKEND };
 
@@ -130,6 +145,7 @@ struct lab_host {
 struct lab_plan {
 	struct lab_opts opts;
 	char tsecr_key[33];         /* --lb mplb: 128-bit key, hex (docs/tsecr.md) */
+	char sync_key[65];          /* --token-sync: the balancers' [sync] key, hex */
 	struct lab_host *hosts;
 	unsigned n_hosts;
 };
@@ -170,6 +186,8 @@ bool lab_pid_in_netns(pid_t pid, const char *netns);
  * to log) inside netns; record it in h->procs. Returns the pid or -1. */
 pid_t lab_spawn(struct lab_host *h, const char *name, const char *exe,
 		char *const argv[], const char *log);
+/* Full path of prog from PATH into buf: 0, or -1 when it is not there. */
+int lab_find_in_path(const char *prog, char *buf, size_t len);
 /* The path of the running mplb binary (for the processes the lab starts). */
 int lab_self_exe(char *buf, size_t len);
 /* Does this lab run the server agent on its backends? */
@@ -189,6 +207,8 @@ int lab_read_backend_macs(struct lab_plan *plan);
 int lab_lb_ini_write(json_t *state);
 /* A fresh 128-bit tsecr key for lb.ini and the agents (once per lab). */
 int lab_tsecr_key_new(struct lab_plan *plan);
+/* A fresh 256-bit token sync key for lb.ini; the agents get keys derived from it. */
+int lab_sync_key_new(struct lab_plan *plan);
 /* --lb mplb: replace xdp_pass by `mplb lb run` on every LB host. */
 int lab_start_balancers(struct lab_plan *plan);
 /* --client-pm mplb: `mplb client run` in every client namespace. */
@@ -197,6 +217,19 @@ int lab_start_client_daemons(struct lab_plan *plan);
 void lab_print_log_tail(const char *file);
 /* `mplb lab backend ACTION HOST`. */
 int lab_backend_cmd(int argc, char **argv);
+
+/* lbhost.c: `mplb lab lb HOST ACTION` (restart, stop, drain, fail, ...). */
+int lab_lb_cmd(int argc, char **argv);
+
+/* bird.c: BGP and BFD (--bgp) */
+/* Write every BIRD config and start BIRD on the router and the LB hosts. */
+int lab_start_bird(struct lab_plan *plan);
+/* Wait until the router routes each VIP over every LB host (BGP up, routes learned). */
+int lab_wait_bgp(const struct lab_plan *plan, unsigned want, double timeout_s);
+/* Next hops the router's kernel has for the IPv4 VIP now (-1 on error). */
+int lab_router_vip_nexthops(const char *lab, const char *vip, bool v6);
+/* Start BIRD again on one host (after `lab lb HOST fail`). */
+int lab_bird_restart(json_t *state, json_t *host);
 
 /* agent.c: `mplb server run` on the backends */
 /* Write every backend's agent config and start the agents detached; wait

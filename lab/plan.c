@@ -14,7 +14,7 @@
 #include "util.h"
 
 static const char *const client_pm_names[] = {"fullmesh", "subflow", "none", "mplb"};
-static const char *const server_pm_names[] = {"per-server", "port", "none", "tsecr"};
+static const char *const server_pm_names[] = {"per-server", "port", "none", "tsecr", "token"};
 static const char *const xdp_mode_names[] = {"native", "generic", "none"};
 static const char *const role_names[] = {"client", "router", "lb", "backend"};
 static const char *const lb_kind_names[] = {"mplb", "kernel"};
@@ -46,6 +46,8 @@ static const char *lab_default_strategy(enum lab_server_pm pm)
 	/* The balancer follows TSecr for every non-SYN packet, but an MP_JOIN
 	 * SYN carries no TSecr: it goes to the VIP and is routed by token. */
 	case SERVER_PM_TSECR: return "token+tsecr";
+	/* The agent pushes every token to every LB host: joins to the VIP itself. */
+	case SERVER_PM_TOKEN: return "token";
 	default: return "hash";
 	}
 }
@@ -127,11 +129,12 @@ static void usage_up(FILE *f)
 		"  --client-pm fullmesh|subflow|none|mplb\n"
 		"                         client path manager: stock kernel endpoints, or the\n"
 		"                         `mplb client` daemon in each client (default fullmesh)\n"
-		"  --server-pm per-server|port|tsecr|none\n"
+		"  --server-pm per-server|port|tsecr|token|none\n"
 		"                         what each backend does for the balancer (default per-server):\n"
 		"                         announce its own address, announce VIP:join port, write its\n"
 		"                         id into TSval (tsecr, with --lb-strategy token+tsecr or\n"
-		"                         port+tsecr), or nothing\n"
+		"                         port+tsecr), push its tokens to the LB hosts (token), or\n"
+		"                         nothing\n"
 		"  --server-agent on|off  on: `mplb server run` on every backend does it (default);\n"
 		"                         off: the lab's own sysctls and endpoints (no tsecr; a control)\n"
 		"  --join-port-base PORT  backend m announces VIP:PORT+m with the port schemes (default 20000)\n"
@@ -144,7 +147,13 @@ static void usage_up(FILE *f)
 		"  --lb-xmit tx|redirect  the balancer sends frames back with XDP_TX or with\n"
 		"                         bpf_redirect to eth0 (default tx)\n"
 		"  --uplink-rate RATE     tbf on both ends of every client uplink, e.g. 50mbit\n"
-		"                         (default: unshaped)\n",
+		"                         (default: unshaped)\n"
+		"  --bgp on|off           BIRD on the router and the LB hosts: BGP announces the VIPs\n"
+		"                         from each LB host that can forward, the router ECMPs over\n"
+		"                         them, BFD (20 ms x 3) withdraws a dead one (default: on\n"
+		"                         with --lbs > 1)\n"
+		"  --token-sync on|off    the agents push their tokens and join subflows to every LB\n"
+		"                         host (default: on with a token strategy and the agents)\n",
 		LAB_MAX_CLIENTS, LAB_MAX_UPLINKS, LAB_MAX_LBS, LAB_MAX_BACKENDS);
 }
 
@@ -152,7 +161,7 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 {
 	enum { O_NAME = 256, O_CLIENTS, O_UPLINKS, O_LBS, O_BACKENDS, O_VIP4,
 	       O_VIP6, O_PORT, O_CPM, O_SPM, O_JPB, O_XDP, O_LB, O_STRATEGY,
-	       O_RATE, O_AGENT, O_XMIT };
+	       O_RATE, O_AGENT, O_XMIT, O_BGP, O_SYNC };
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, O_NAME},
 		{"clients", required_argument, NULL, O_CLIENTS},
@@ -171,12 +180,16 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 		{"uplink-rate", required_argument, NULL, O_RATE},
 		{"server-agent", required_argument, NULL, O_AGENT},
 		{"lb-xmit", required_argument, NULL, O_XMIT},
+		{"bgp", required_argument, NULL, O_BGP},
+		{"token-sync", required_argument, NULL, O_SYNC},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned long v;
 	int c, e;
 	bool strategy_given = false;
+	int bgp = -1, sync = -1; /* -1: the default for the rest of the options */
+	static const char *const onoff[] = {"off", "on"};
 	struct in_addr a4;
 	struct in6_addr a6;
 
@@ -244,13 +257,19 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 				return -1;
 			o->server_pm = e;
 			break;
-		case O_AGENT: {
-			static const char *const onoff[] = {"off", "on"};
+		case O_AGENT:
 			if (pick(optarg, "--server-agent", onoff, 2, &e))
 				return -1;
 			o->server_agent = e;
 			break;
-		}
+		case O_BGP:
+			if (pick(optarg, "--bgp", onoff, 2, &bgp))
+				return -1;
+			break;
+		case O_SYNC:
+			if (pick(optarg, "--token-sync", onoff, 2, &sync))
+				return -1;
+			break;
 		case O_XDP:
 			if (pick(optarg, "--xdp", xdp_mode_names, 3, &e))
 				return -1;
@@ -329,6 +348,31 @@ int lab_opts_parse(struct lab_opts *o, int argc, char **argv)
 				 o->lb_strategy);
 			return -1;
 		}
+	}
+	if (o->server_pm == SERVER_PM_TOKEN && !o->server_agent) {
+		mplb_err("--server-pm token needs the server agent (it pushes the tokens); drop --server-agent off");
+		return -1;
+	}
+	if (o->server_pm == SERVER_PM_TOKEN && (o->lb != LAB_LB_MPLB || !strstr(o->lb_strategy, "token"))) {
+		mplb_err("--server-pm token needs --lb mplb with a token strategy (token, token+tsecr)");
+		return -1;
+	}
+	/* BGP by default where it matters: a tier of LB hosts behind ECMP. */
+	o->bgp = bgp >= 0 ? bgp : (o->lb == LAB_LB_MPLB && o->lbs > 1);
+	if (o->bgp && o->lb != LAB_LB_MPLB) {
+		mplb_err("--bgp on needs --lb mplb: the balancer announces the VIPs it can forward");
+		return -1;
+	}
+	bool token = o->lb == LAB_LB_MPLB && strstr(o->lb_strategy, "token");
+	o->token_sync = sync >= 0 ? sync : (token && lab_runs_agent(o));
+	if (o->server_pm == SERVER_PM_TOKEN && !o->token_sync) {
+		mplb_err("--server-pm token is the agent pushing tokens: --token-sync off leaves it nothing to do; "
+			 "for the first wave's per-host learning use --server-pm none --lb-strategy token");
+		return -1;
+	}
+	if (o->token_sync && !(token && lab_runs_agent(o))) {
+		mplb_err("--token-sync on needs a token strategy and the server agents (--server-pm token or tsecr)");
+		return -1;
 	}
 	if (o->lb == LAB_LB_MPLB && o->xdp == XDP_MODE_NONE) {
 		mplb_err("--xdp none leaves no place for the XDP balancer; add --lb kernel, or use --xdp generic");
@@ -454,7 +498,9 @@ int lab_plan_build(const struct lab_opts *o, struct lab_plan *p)
 			 * strategy also announces the join port (tsecr+port). */
 			snprintf(b->agent_scheme, sizeof(b->agent_scheme), "%s%s",
 				 lab_server_pm_name(o->server_pm),
-				 o->server_pm == SERVER_PM_TSECR && b->join_port ? "+port" : "");
+				 o->server_pm == SERVER_PM_TSECR && b->join_port		? "+port"
+				 : o->server_pm == SERVER_PM_TSECR && o->token_sync ? "+token"
+													   : "");
 		}
 	}
 	return 0;

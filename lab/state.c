@@ -20,7 +20,7 @@
 
 json_t *lab_opts_to_json(const struct lab_opts *o)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:s, s:s}",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:b}",
 			 "name", o->name, "clients", (int)o->clients, "uplinks",
 			 (int)o->uplinks, "lbs", (int)o->lbs, "backends",
 			 (int)o->backends, "vip4", o->vip4, "vip6", o->vip6, "port",
@@ -30,7 +30,8 @@ json_t *lab_opts_to_json(const struct lab_opts *o)
 			 "join_port_base", (int)o->join_port_base, "xdp",
 			 lab_xdp_mode_name(o->xdp), "lb", lab_lb_kind_name(o->lb),
 			 "lb_strategy", o->lb_strategy, "uplink_rate", o->uplink_rate,
-			 "lb_xmit", o->lb_redirect ? "redirect" : "tx");
+			 "lb_xmit", o->lb_redirect ? "redirect" : "tx", "bgp", o->bgp, "token_sync",
+			 o->token_sync);
 }
 
 static json_t *iface_json(const struct lab_iface *ifc)
@@ -147,6 +148,8 @@ json_t *lab_state_build(const struct lab_plan *p)
 		json_object_set_new(bal, "config", json_string(ini));
 		if (p->tsecr_key[0])
 			json_object_set_new(bal, "tsecr_key", json_string(p->tsecr_key));
+		if (p->sync_key[0])
+			json_object_set_new(bal, "sync_key", json_string(p->sync_key));
 	}
 	json_object_set_new(j, "balancer", bal);
 

@@ -12,18 +12,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "lb_bench.h"
 #include "lb_config.h"
 #include "lb_health.h"
+#include "lb_run.h"
 #include "lb_runtime.h"
 #include "sysmounts.h"
+#include "token_sync.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -34,35 +38,32 @@ static void usage(FILE *f)
 		"                                (SIGHUP reloads FILE: only changed ring slots are written);\n"
 		"                                -n overrides [lb] name, so that several instances (one per\n"
 		"                                namespace) share one FILE; NAME may be DIR/NAME\n"
+		"                                SIGTERM/SIGINT: the process exits, the data plane keeps\n"
+		"                                forwarding with its state pinned ([lb] on_exit = keep);\n"
+		"                                the next run takes it over (program swapped atomically)\n"
 		"       mplb lb reload -c FILE | -n NAME\n"
 		"                                make a running balancer re-read its FILE (SIGHUP) and\n"
 		"                                wait for its verdict\n"
+		"       mplb lb stop -c FILE | -n NAME\n"
+		"                                full stop: withdraw the VIPs, detach, drop the pinned state\n"
+		"       mplb lb drain [-w SECS] [-q SECS] -c FILE | -n NAME\n"
+		"                                withdraw the VIPs' routes ([lb] announce_table) and keep\n"
+		"                                forwarding until nothing arrives for -q (1 s), at most -w (30 s)\n"
+		"       mplb lb resume -c FILE | -n NAME\n"
+		"                                announce again after a drain\n"
 		"       mplb lb stats [-j] -c FILE | -n NAME\n"
 		"                                counters of a running balancer (pinned under\n"
 		"                                /sys/fs/bpf/mplb/NAME; use nsenter, not 'ip netns exec')\n"
+		"       mplb lb ring [-j] -c FILE | -n NAME\n"
+		"                                the Maglev rings the data plane holds: a digest per VIP\n"
+		"                                (equal on every host of a tier) and slots per backend\n"
+		"       mplb lb sync-key --new | -c FILE -i ID\n"
+		"                                a fresh [sync] key for the balancers, or backend ID's key\n"
+		"                                for its agent's [sync] key (derived from FILE's)\n"
 		"       mplb lb check -c FILE    validate FILE (no root needed)\n"
 		"       mplb lb bench [-j] [-r REPEAT] [-p PASSES]\n"
 		"                                ns per packet of each decision path (BPF_PROG_TEST_RUN)\n"
 		"\nexample: mplb lb check -c lb/examples/lb.ini\n");
-}
-
-static volatile sig_atomic_t got_stop, got_hup;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_stop = 1;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG && mplb_verbose < 2)
-		return 0;
-	if (level == LIBBPF_INFO && !mplb_verbose)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
 }
 
 static void summary(const struct lb_cfg *cfg)
@@ -78,7 +79,9 @@ static void summary(const struct lb_cfg *cfg)
 			printf(" join ports %u..%u", v->join_port_base,
 			       v->join_port_base + v->join_port_count - 1);
 		if (v->flags & VIP_F_TOKEN)
-			printf(" unknown_token %s", v->unknown_token == UNKNOWN_TOKEN_DROP ? "drop" : "ring");
+			printf(" unknown_token %s", v->unknown_token == UNKNOWN_TOKEN_DROP   ? "drop"
+						    : v->unknown_token == UNKNOWN_TOKEN_HOLD ? "hold"
+											     : "ring");
 		printf("\n");
 	}
 	for (int i = 0; i < cfg->n_backends; i++) {
@@ -118,159 +121,6 @@ static int check_pin_name(const char *name)
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * A running balancer keeps "PID GENERATION VERDICT" in /run/mplb/lb/NAME.run
- * (NAME with '/' as '_'), so `mplb lb reload` can find it and wait for the
- * outcome of its SIGHUP.
- */
-#define LB_RUN_DIR "/run/mplb/lb"
-
-static void run_file_path(const char *name, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s/", LB_RUN_DIR);
-	for (const char *c = name; *c && n < (int)len - 5; c++)
-		buf[n++] = *c == '/' ? '_' : *c;
-	snprintf(buf + n, len - n, ".run");
-}
-
-static void run_file_write(const char *name, unsigned gen, const char *verdict)
-{
-	char path[256], tmp[272];
-	FILE *f;
-
-	mkdir("/run/mplb", 0755);
-	mkdir(LB_RUN_DIR, 0755);
-	run_file_path(name, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return; /* reload by signal still works without it */
-	fprintf(f, "%d %u %s\n", (int)getpid(), gen, verdict);
-	fclose(f);
-	rename(tmp, path);
-}
-
-static int run_file_read(const char *name, int *pid, unsigned *gen, char *verdict, size_t vlen)
-{
-	char path[256], line[512];
-	FILE *f;
-	int n = 0;
-
-	run_file_path(name, path, sizeof(path));
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(line, sizeof(line), f) && sscanf(line, "%d %u %n", pid, gen, &n) >= 2 && n > 0) {
-		line[strcspn(line, "\n")] = 0;
-		snprintf(verdict, vlen, "%s", line + n);
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	return -1;
-}
-
-static int do_run(const char *path, const char *name)
-{
-	struct lb_runtime *rt = calloc(1, sizeof(*rt));
-	struct lb_cfg *cfg = calloc(1, sizeof(*cfg)), *next = calloc(1, sizeof(*cfg));
-	struct sigaction sa = {.sa_handler = on_signal};
-	struct lb_health *health = NULL; /* backends with `health =` checks */
-	int rc = 1;
-
-	if (!rt || !cfg || !next)
-		goto out;
-	if (lb_cfg_load(path, cfg) || lb_cfg_validate(cfg))
-		goto out;
-	if (name)
-		snprintf(cfg->name, sizeof(cfg->name), "%s", name);
-	if (require_root("mplb lb run (loads and attaches XDP)") || mplb_bpffs_ensure("mplb lb run"))
-		goto out;
-	libbpf_set_print(libbpf_print);
-	if (lb_rt_load(rt, cfg))
-		goto out;
-	/* Pins first: stats, reload and a restarted run all go through them. */
-	if (lb_rt_pin(rt) || lb_rt_attach(rt))
-		goto out_destroy;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	printf("mplb lb: %s attached (%s, %s) on", cfg->name,
-	       cfg->xdp_mode == LB_XDP_GENERIC ? "generic" : "native",
-	       cfg->forwarding == LB_FWD_IPIP ? "ipip" : "dsr");
-	for (int i = 0; i < cfg->n_ifaces; i++)
-		printf(" %s", cfg->ifaces[i]);
-	printf("; %d VIPs, %d backends; maps in %s; Ctrl-C stops\n", cfg->n_vips, cfg->n_backends,
-	       rt->pin_dir);
-	fflush(stdout);
-	unsigned reload_gen = 0;
-	run_file_write(rt->cfg.name, reload_gen, "running");
-	health = lb_health_new(cfg);
-	while (!got_stop) {
-		lb_rt_expire(rt);
-		if (health)
-			lb_health_round(health, rt); /* one check round, then the rest of the interval */
-		else
-			usleep(200000); /* a SIGHUP between the loop test and a pause() would wait for the next signal */
-		if (got_hup) {
-			got_hup = 0;
-			reload_gen++;
-			if (lb_cfg_load(path, next) || lb_cfg_validate(next)) {
-				mplb_err("lb: reload of %s rejected; still running the previous config", path);
-				run_file_write(rt->cfg.name, reload_gen,
-					       "rejected: config invalid, previous config still running (see its log)");
-				continue;
-			}
-			if (name)
-				snprintf(next->name, sizeof(next->name), "%s", name);
-			if (strcmp(next->name, rt->cfg.name) || next->n_ifaces != rt->cfg.n_ifaces ||
-			    next->xdp_mode != rt->cfg.xdp_mode)
-				mplb_warn("lb: name, interfaces and xdp mode change on restart only");
-			snprintf(next->name, sizeof(next->name), "%s", rt->cfg.name);
-			memcpy(next->ifaces, rt->cfg.ifaces, sizeof(next->ifaces));
-			next->n_ifaces = rt->cfg.n_ifaces;
-			next->xdp_mode = rt->cfg.xdp_mode;
-			if (next->n_vips > (int)rt->cfg.max_vips) {
-				mplb_err("lb: reload has %d VIPs, the maps hold %u; restart to grow",
-					 next->n_vips, rt->cfg.max_vips);
-				run_file_write(rt->cfg.name, reload_gen,
-					       "rejected: more VIPs than the maps hold; restart to grow");
-				continue;
-			}
-			if (!health)
-				health = lb_health_new(next);
-			if (lb_rt_apply(rt, health ? lb_health_overlay(health, next) : next) == 0) {
-				char verdict[128];
-				printf("mplb lb: reloaded %s: %d VIPs, %d backends\n", path, next->n_vips,
-				       next->n_backends);
-				snprintf(verdict, sizeof(verdict), "reloaded: %d VIPs, %d backends",
-					 next->n_vips, next->n_backends);
-				run_file_write(rt->cfg.name, reload_gen, verdict);
-			} else {
-				run_file_write(rt->cfg.name, reload_gen,
-					       "failed: maps not updated (see its log)");
-			}
-			fflush(stdout);
-		}
-	}
-	printf("mplb lb: detaching\n");
-	{
-		char run_path[256];
-		run_file_path(rt->cfg.name, run_path, sizeof(run_path));
-		unlink(run_path);
-	}
-	lb_health_free(health);
-	rc = 0;
-out_destroy:
-	lb_rt_destroy(rt);
-out:
-	free(rt);
-	free(cfg);
-	free(next);
-	return rc;
 }
 
 /* ---- stats ---- */
@@ -329,6 +179,61 @@ static long count_entries(int fd, size_t key_size)
 		memcpy(cur, next, key_size);
 	} while (!bpf_map_get_next_key(fd, cur, next));
 	return n;
+}
+
+/* Token sync counters per sending backend id (the pinned sync_peers map); printed, or JSON. */
+static json_t *sync_stats(int fd, bool json)
+{
+	static const char *const why[] = {
+#define SYNC_REJ_NAME_(id, name) name,
+		SYNC_REJECTS(SYNC_REJ_NAME_)
+#undef SYNC_REJ_NAME_
+	};
+	json_t *all = json ? json_object() : NULL;
+	bool header = false;
+
+	for (uint32_t id = 0; fd >= 0 && id <= MPLB_MAX_BACKENDS; id++) {
+		struct sync_peer p;
+		unsigned long long rej = 0;
+		if (bpf_map_lookup_elem(fd, &id, &p))
+			break;
+		for (int r = 0; r < SYNC_REJ_MAX; r++)
+			rej += p.rejected[r];
+		if (!p.messages && !rej)
+			continue;
+		char label[16];
+		if (id < MPLB_MAX_BACKENDS)
+			snprintf(label, sizeof(label), "%u", id);
+		else
+			snprintf(label, sizeof(label), "none");
+		if (json) {
+			json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "messages",
+					      (json_int_t)p.messages, "entries", (json_int_t)p.entries,
+					      "epoch", (json_int_t)p.epoch, "seq", (json_int_t)p.seq,
+					      "collisions", (json_int_t)p.collisions, "table_full",
+					      (json_int_t)p.table_full);
+			json_t *r = json_object();
+			for (int k = 0; k < SYNC_REJ_MAX; k++)
+				json_object_set_new(r, why[k], json_integer((json_int_t)p.rejected[k]));
+			json_object_set_new(o, "rejected", r);
+			json_object_set_new(all, label, o);
+			continue;
+		}
+		if (!header) {
+			printf("\n%-7s %-6s %10s %10s %10s  %s\n", "sync", "from", "messages", "entries",
+			       "rejected", "why");
+			header = true;
+		}
+		char reasons[160] = "";
+		for (int k = 0; k < SYNC_REJ_MAX; k++)
+			if (p.rejected[k])
+				snprintf(reasons + strlen(reasons), sizeof(reasons) - strlen(reasons),
+					 "%s%s %llu", reasons[0] ? ", " : "", why[k],
+					 (unsigned long long)p.rejected[k]);
+		printf("%-7s %-6s %10llu %10llu %10llu  %s\n", "", label, (unsigned long long)p.messages,
+		       (unsigned long long)p.entries, rej, reasons);
+	}
+	return all;
 }
 
 static int do_stats(const char *path, const char *name, bool json)
@@ -447,18 +352,29 @@ static int do_stats(const char *path, const char *name, bool json)
 	}
 	long tokens = count_entries(fd_tok, sizeof(uint32_t));
 	long flows = count_entries(fd_flow, sizeof(struct flow_key));
+	int fd_push = open_pin(dir, "token_sync"), fd_peers = open_pin(dir, "sync_peers");
+	long pushed = fd_push >= 0 ? count_entries(fd_push, sizeof(uint32_t)) : 0;
+	json_t *jsync = sync_stats(fd_peers, json);
+	if (fd_push >= 0)
+		close(fd_push);
+	if (fd_peers >= 0)
+		close(fd_peers);
 	if (json) {
 		json_object_set_new(root, "counters", jc);
 		json_object_set_new(root, "vips", jv);
 		json_object_set_new(root, "backends", jb);
 		json_object_set_new(root, "tokens", json_integer(tokens));
+		json_object_set_new(root, "tokens_pushed", json_integer(pushed));
 		json_object_set_new(root, "join_flows", json_integer(flows));
+		if (jsync)
+			json_object_set_new(root, "sync", jsync);
 		lb_health_stats(name, root);
 		json_dumpf(root, stdout, JSON_INDENT(2));
 		printf("\n");
 		json_decref(root);
 	} else {
-		printf("\ntokens known: %ld, join flows pinned: %ld\n", tokens, flows);
+		printf("\ntokens learned: %ld, pushed by the backends: %ld; join flows pinned: %ld\n",
+		       tokens, pushed, flows);
 		lb_health_stats(name, NULL);
 	}
 	rc = 0;
@@ -472,53 +388,139 @@ out:
 	return rc;
 }
 
-/* SIGHUP the balancer running NAME (or FILE's [lb] name) and wait for its verdict. */
-static int do_reload(const char *path, const char *name)
+/*
+ * The Maglev rings as the data plane holds them (pinned ch_rings): per VIP,
+ * a digest of every slot and the share of each backend. Hosts of a tier
+ * that run one config must print the same digests.
+ */
+static int do_ring(const char *path, const char *name, bool json)
 {
-	char nm[LB_CFG_NAME_LEN], verdict[256], comm[64] = "", proc[64];
-	unsigned gen, gen2;
-	int pid, pid2;
+	struct lb_cfg *cfg = calloc(1, sizeof(*cfg));
+	char dir[256];
+	int fd_ring = -1, fd_vinfo = -1, rc = 1;
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+	json_t *root = json ? json_object() : NULL, *jv = json ? json_object() : NULL;
 
-	if (!name) {
+	if (!cfg)
+		return 1;
+	if (path) {
+		if (lb_cfg_load(path, cfg))
+			goto out;
+		name = cfg->name;
+	}
+	lb_pin_dir(name, dir, sizeof(dir));
+	fd_ring = open_pin(dir, "ch_rings");
+	fd_vinfo = open_pin(dir, "vip_info");
+	if (fd_ring < 0 || fd_vinfo < 0 || bpf_obj_get_info_by_fd(fd_vinfo, &info, &len)) {
+		mplb_err("lb ring: no balancer maps at %s: is `mplb lb run` running with this name?", dir);
+		goto out;
+	}
+	uint32_t max_vips = info.max_entries, ring_size;
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	bpf_obj_get_info_by_fd(fd_ring, &info, &len);
+	ring_size = max_vips ? info.max_entries / max_vips : 0;
+	if (!json)
+		printf("%-12s %-10s %-16s %s\n", "vip", "slots", "digest", "slots per backend id");
+	for (uint32_t v = 0; v < max_vips; v++) {
+		struct vip_info vi = {0};
+		uint32_t count[MPLB_MAX_BACKENDS + 1] = {0}, id;
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		uint8_t dg[32];
+		unsigned dl = 0;
+		char hex[17], per[1024] = "";
+
+		if (bpf_map_lookup_elem(fd_vinfo, &v, &vi) || !vi.name[0] || !md) {
+			EVP_MD_CTX_free(md);
+			continue;
+		}
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		for (uint32_t k = 0; k < ring_size; k++) {
+			uint32_t slot = v * ring_size + k;
+			if (bpf_map_lookup_elem(fd_ring, &slot, &id))
+				id = MPLB_NO_BACKEND;
+			EVP_DigestUpdate(md, &id, sizeof(id));
+			count[id < MPLB_MAX_BACKENDS ? id : MPLB_MAX_BACKENDS]++;
+		}
+		EVP_DigestFinal_ex(md, dg, &dl);
+		EVP_MD_CTX_free(md);
+		for (int i = 0; i < 8; i++)
+			snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+		json_t *jc = json ? json_object() : NULL;
+		for (uint32_t b = 0; b <= MPLB_MAX_BACKENDS; b++) {
+			if (!count[b])
+				continue;
+			char k[16];
+			snprintf(k, sizeof(k), b < MPLB_MAX_BACKENDS ? "%u" : "none", b);
+			if (json)
+				json_object_set_new(jc, k, json_integer(count[b]));
+			else
+				snprintf(per + strlen(per), sizeof(per) - strlen(per), "%s%s:%u",
+					 per[0] ? " " : "", k, count[b]);
+		}
+		vi.name[sizeof(vi.name) - 1] = 0;
+		if (json)
+			json_object_set_new(jv, vi.name, json_pack("{s:i, s:s, s:o}", "slots",
+					   (int)ring_size, "digest", hex, "backends", jc));
+		else
+			printf("%-12s %-10u %-16s %s\n", vi.name, ring_size, hex, per);
+	}
+	if (json) {
+		json_object_set_new(root, "name", json_string(name));
+		json_object_set_new(root, "rings", jv);
+		jv = NULL;
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		printf("\n");
+	}
+	rc = 0;
+out:
+	if (fd_ring >= 0)
+		close(fd_ring);
+	if (fd_vinfo >= 0)
+		close(fd_vinfo);
+	json_decref(jv);
+	json_decref(root);
+	free(cfg);
+	return rc;
+}
+
+/* A new master key, or the key a backend's agent signs with (include/mplb/token_sync.h). */
+static int sync_key_cmd(const char *path, bool new_key, bool have_id, uint32_t id)
+{
+	uint8_t key[SYNC_KEY_LEN];
+	char hex[2 * SYNC_KEY_LEN + 1];
+
+	if (new_key) {
+		if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+			mplb_err("lb sync-key: getrandom: %s", strerror(errno));
+			return 1;
+		}
+	} else {
 		struct lb_cfg *cfg = calloc(1, sizeof(*cfg));
+		int rc = 1;
+		if (!path || !have_id) {
+			mplb_err("lb sync-key: need --new, or -c FILE and -i BACKEND_ID");
+			free(cfg);
+			return 2;
+		}
 		if (!cfg || lb_cfg_load(path, cfg)) {
 			free(cfg);
 			return 1;
 		}
-		snprintf(nm, sizeof(nm), "%s", cfg->name);
-		free(cfg);
-	} else {
-		snprintf(nm, sizeof(nm), "%s", name);
-	}
-	if (run_file_read(nm, &pid, &gen, verdict, sizeof(verdict))) {
-		mplb_err("lb reload: no balancer named '%s' is running (no %s entry); start it with "
-			 "'mplb lb run', or pass the -n NAME it runs under", nm, LB_RUN_DIR);
-		return 1;
-	}
-	snprintf(proc, sizeof(proc), "/proc/%d/comm", pid);
-	FILE *f = fopen(proc, "r");
-	if (f) {
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = 0;
-		fclose(f);
-	}
-	if (strncmp(comm, "mplb", 4)) {
-		mplb_err("lb reload: balancer '%s' (pid %d) is not running any more; start it again", nm, pid);
-		return 1;
-	}
-	if (kill(pid, SIGHUP)) {
-		mplb_err("lb reload: cannot signal pid %d: %s", pid, strerror(errno));
-		return 1;
-	}
-	for (double t0 = now_sec(); now_sec() - t0 < 5.0; usleep(20000)) {
-		if (run_file_read(nm, &pid2, &gen2, verdict, sizeof(verdict)) == 0 && gen2 != gen) {
-			bool ok = !strncmp(verdict, "reloaded", 8);
-			printf("lb %s: %s\n", nm, verdict);
-			return ok ? 0 : 1;
+		if (!cfg->has_sync_key)
+			mplb_err("lb sync-key: %s has no [sync] key (make one: mplb lb sync-key --new)", path);
+		else {
+			sync_key_derive(cfg->sync_key, id, key);
+			rc = 0;
 		}
+		free(cfg);
+		if (rc)
+			return rc;
 	}
-	mplb_err("lb reload: balancer '%s' (pid %d) gave no verdict within 5 s; see its log", nm, pid);
-	return 1;
+	sync_key_format(key, hex);
+	printf("%s\n", hex);
+	return 0;
 }
 
 int cmd_lb(int argc, char **argv)
@@ -526,7 +528,8 @@ int cmd_lb(int argc, char **argv)
 	const char *path = NULL, *name = NULL, *sub;
 	bool json = false;
 	int opt;
-	unsigned long repeat = 100000, passes = 7;
+	unsigned long repeat = 100000, passes = 7, wait_s = 30, quiet_s = 1, backend_id = 0;
+	bool new_key = false, have_id = false;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
@@ -538,8 +541,10 @@ int cmd_lb(int argc, char **argv)
 						 {"json", no_argument, NULL, 'j'},
 						 {"config", required_argument, NULL, 'c'},
 						 {"name", required_argument, NULL, 'n'},
+						 {"new", no_argument, NULL, 'N'},
+						 {"id", required_argument, NULL, 'i'},
 						 {NULL, 0, NULL, 0}};
-	while ((opt = getopt_long(argc, argv, "c:n:r:p:jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:r:p:w:q:i:jh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -558,6 +563,22 @@ int cmd_lb(int argc, char **argv)
 			if (parse_uint(optarg, "lb bench -p", 1, 1000, &passes))
 				return 2;
 			break;
+		case 'N':
+			new_key = true;
+			break;
+		case 'i':
+			if (parse_uint(optarg, "lb sync-key -i", 0, MPLB_MAX_BACKENDS - 1, &backend_id))
+				return 2;
+			have_id = true;
+			break;
+		case 'w':
+			if (parse_uint(optarg, "lb drain -w", 1, 3600, &wait_s))
+				return 2;
+			break;
+		case 'q':
+			if (parse_uint(optarg, "lb drain -q", 1, 600, &quiet_s))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -570,8 +591,17 @@ int cmd_lb(int argc, char **argv)
 		mplb_err("lb: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
+	if (!strcmp(sub, "sync-key"))
+		return sync_key_cmd(path, new_key, have_id, (uint32_t)backend_id);
 	if (!strcmp(sub, "bench")) {
 		return lb_bench(json, (int)repeat, (int)passes);
+	}
+	if (!strcmp(sub, "ring")) {
+		if (!path && !name) {
+			mplb_err("lb ring: need -c FILE or -n NAME");
+			return 2;
+		}
+		return do_ring(path, name, json);
 	}
 	if (!strcmp(sub, "stats")) {
 		if (!path && !name) {
@@ -580,14 +610,23 @@ int cmd_lb(int argc, char **argv)
 		}
 		return do_stats(path, name, json);
 	}
-	if (!strcmp(sub, "reload")) {
+	if (!strcmp(sub, "reload") || !strcmp(sub, "stop") || !strcmp(sub, "drain") ||
+	    !strcmp(sub, "resume")) {
+		char what[64];
 		if (!path && !name) {
-			mplb_err("lb reload: need -c FILE or -n NAME");
+			mplb_err("lb %s: need -c FILE or -n NAME", sub);
 			return 2;
 		}
-		if (require_root("mplb lb reload (signals the balancer)"))
+		snprintf(what, sizeof(what), "mplb lb %s", sub);
+		if (require_root(what))
 			return 1;
-		return do_reload(path, name);
+		if (!strcmp(sub, "reload"))
+			return lb_reload_cmd(path, name);
+		if (mplb_bpffs_ensure(what))
+			return 1;
+		if (!strcmp(sub, "stop"))
+			return lb_stop_cmd(path, name);
+		return lb_drain_cmd(path, name, !strcmp(sub, "resume"), (double)wait_s, (double)quiet_s);
 	}
 	if (!path) {
 		mplb_err("lb %s: need -c FILE", sub);
@@ -596,7 +635,7 @@ int cmd_lb(int argc, char **argv)
 	if (!strcmp(sub, "run")) {
 		if (name && check_pin_name(name))
 			return 2;
-		return do_run(path, name);
+		return lb_run(path, name);
 	}
 	if (!strcmp(sub, "check"))
 		return do_check(path);

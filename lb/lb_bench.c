@@ -207,7 +207,7 @@ int lb_bench(bool json, int repeat, int passes)
 	if (!rt || !cfg || require_root("mplb lb bench (BPF_PROG_TEST_RUN)"))
 		goto out;
 	bench_cfg(cfg);
-	if (lb_rt_load(rt, cfg))
+	if (lb_rt_load(rt, cfg, false))
 		goto out;
 	floor_skel = xdp_pass_bpf__open_and_load();
 	if (!floor_skel) {

@@ -14,6 +14,7 @@
 
 #include "cfgval.h"
 #include "maglev.h"
+#include "token_sync.h"
 #include "util.h"
 
 struct parse_ctx {
@@ -37,6 +38,9 @@ static void cfg_defaults(struct lb_cfg *cfg, const char *path)
 	cfg->health_fall = 3;
 	cfg->health_rise = 2;
 	cfg->remove_grace_s = 300;
+	cfg->token_hold_ms = 1500;
+	cfg->sync_ttl_s = 30;
+	cfg->sync_max_skew_s = 30;
 }
 
 int lb_parse_mac(const char *s, uint8_t mac[6])
@@ -182,6 +186,18 @@ static int handle_lb(struct parse_ctx *ctx, const char *section, const char *nam
 	} else if (!strcmp(name, "remove_grace_s")) {
 		if (cfg_parse_u32(value, 0, 86400, &cfg->remove_grace_s))
 			BAD("want 0..86400 (seconds a removed backend keeps its pinned connections)");
+	} else if (!strcmp(name, "on_exit")) {
+		if (!strcmp(value, "keep"))
+			cfg->detach_on_exit = false;
+		else if (!strcmp(value, "detach"))
+			cfg->detach_on_exit = true;
+		else
+			BAD("want keep (the data plane outlives the process: restarts lose nothing) or "
+			    "detach");
+	} else if (!strcmp(name, "announce_table")) {
+		if (cfg_parse_u32(value, 0, 0xfffffffeu, &cfg->announce_table) ||
+		    (cfg->announce_table >= 253 && cfg->announce_table <= 255))
+			BAD("want 0 (off) or a routing table id other than 253..255 (default, main, local)");
 	} else if (!strcmp(name, "tsecr_key")) {
 		if (cfg_parse_key128(value, cfg->tsecr_key))
 			BAD("want 32 hex digits (a 128-bit SipHash key)");
@@ -243,8 +259,11 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 			v->unknown_token = UNKNOWN_TOKEN_DROP;
 		else if (!strcmp(value, "ring"))
 			v->unknown_token = UNKNOWN_TOKEN_RING;
+		else if (!strcmp(value, "hold"))
+			v->unknown_token = UNKNOWN_TOKEN_HOLD;
 		else
-			BAD("want drop or ring");
+			BAD("want drop, ring or hold");
+		v->unknown_token_set = true;
 	} else if (!strcmp(name, "lru")) {
 		bool on;
 		if (cfg_parse_bool(value, &on))
@@ -314,17 +333,55 @@ static int handle_backend(struct parse_ctx *ctx, const char *section, const char
 	return 1;
 }
 
+static int handle_sync(struct parse_ctx *ctx, const char *section, const char *name,
+		       const char *value)
+{
+	struct lb_cfg *cfg = ctx->cfg;
+
+	if (!strcmp(name, "listen")) {
+		char buf[512], *save = NULL, *tok;
+		socklen_t sl;
+
+		snprintf(buf, sizeof(buf), "%s", value);
+		for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+			if (cfg->n_syncs >= LB_CFG_MAX_SYNCS)
+				BAD("at most %d listen addresses", LB_CFG_MAX_SYNCS);
+			if (parse_sockaddr(tok, true, &cfg->syncs[cfg->n_syncs], &sl))
+				BAD("want ADDR:PORT[, ADDR:PORT] (the agents' [sync] lb names them)");
+			cfg->n_syncs++;
+		}
+	} else if (!strcmp(name, "key")) {
+		if (sync_key_parse(value, cfg->sync_key))
+			BAD("want 64 hex digits (a 256-bit key; `mplb lb sync-key --new` makes one)");
+		cfg->has_sync_key = true;
+	} else if (!strcmp(name, "hold_ms")) {
+		if (cfg_parse_u32(value, 0, 60000, &cfg->token_hold_ms))
+			BAD("want 0..60000 (milliseconds an unknown token's MP_JOIN SYNs are dropped)");
+	} else if (!strcmp(name, "ttl_s")) {
+		if (cfg_parse_u32(value, 2, 86400, &cfg->sync_ttl_s))
+			BAD("want 2..86400 (seconds a pushed token lives without a refresh)");
+	} else if (!strcmp(name, "max_skew_s")) {
+		if (cfg_parse_u32(value, 1, 3600, &cfg->sync_max_skew_s))
+			BAD("want 1..3600 (seconds between a message's sent time and this host's clock)");
+	} else {
+		BAD("unknown key");
+	}
+	return 1;
+}
+
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
 
 	if (!strcmp(section, "lb"))
 		return handle_lb(ctx, section, name, value);
+	if (!strcmp(section, "sync"))
+		return handle_sync(ctx, section, name, value);
 	if (!strncmp(section, "vip ", 4) && section[4])
 		return handle_vip(ctx, section, section + 4, name, value);
 	if (!strncmp(section, "backend ", 8) && section[8])
 		return handle_backend(ctx, section, section + 8, name, value);
-	mplb_err("%s: unknown section [%s] (want [lb], [vip NAME], [backend NAME])",
+	mplb_err("%s: unknown section [%s] (want [lb], [sync], [vip NAME], [backend NAME])",
 		 ctx->cfg->path, section);
 	ctx->errors++;
 	return 1;
@@ -337,6 +394,10 @@ int lb_cfg_load(const char *path, struct lb_cfg *cfg)
 	cfg_defaults(cfg, path);
 	if (cfg_ini_parse(path, on_ini_entry, &ctx, NULL)) /* its handlers never fail a line */
 		return -1;
+	/* With token sync, a join whose token has not arrived yet waits for it. */
+	for (int i = 0; i < cfg->n_vips; i++)
+		if (!cfg->vips[i].unknown_token_set)
+			cfg->vips[i].unknown_token = cfg->n_syncs ? UNKNOWN_TOKEN_HOLD : UNKNOWN_TOKEN_RING;
 	return ctx.errors ? -1 : 0;
 }
 
@@ -435,6 +496,16 @@ int lb_cfg_validate(const struct lb_cfg *cfg)
 					     v->join_port_count);
 		}
 	}
+
+	if (cfg->n_syncs && !cfg->has_sync_key)
+		VERR("%s: [sync] listen needs [sync] key (64 hex digits, shared with no one: agents get "
+		     "their own keys from `mplb lb sync-key`)", p);
+	if (cfg->has_sync_key && !cfg->n_syncs)
+		VERR("%s: [sync] key without [sync] listen: where do the agents send?", p);
+	for (int i = 0; i < cfg->n_vips; i++)
+		if (cfg->vips[i].unknown_token == UNKNOWN_TOKEN_HOLD && !cfg->n_syncs)
+			mplb_warn("%s: [vip %s] unknown_token = hold without [sync]: nothing will fill "
+				  "the table while the SYN is held", p, cfg->vips[i].name);
 
 	if (!cfg->n_backends)
 		VERR("%s: no [backend NAME] section", p);

@@ -28,6 +28,7 @@ struct lb_cfg_vip {
 	uint32_t flags; /* VIP_F_* strategy flags */
 	uint16_t join_port_base, join_port_count;
 	uint8_t unknown_token;
+	bool unknown_token_set; /* given in the file (else: hold with [sync], ring without) */
 	int line;
 };
 
@@ -40,6 +41,7 @@ struct lb_cfg_backend {
 	uint8_t mac[6];
 	uint32_t weight;
 	bool draining;
+	bool health_down; /* set by the health overlay: draining because its checks fail */
 	/* Health check target (`health = ADDR:PORT`); family 0 = no check. */
 	struct sockaddr_storage health;
 };
@@ -61,6 +63,21 @@ struct lb_cfg {
 	/* Seconds a backend deleted from the config keeps receiving the
 	 * connections pinned to it (join port, token, TSecr) before its entry goes. */
 	uint32_t remove_grace_s;
+	/* On SIGTERM/SIGINT: leave the data plane attached with its state pinned
+	 * (a restart or upgrade picks it up), or detach and unpin. */
+	bool detach_on_exit;
+	/* Routing table where the balancer keeps a route per VIP while it can
+	 * forward, for BIRD/FRR to announce (0 = off). */
+	uint32_t announce_table;
+	/* [sync]: where agents push tokens (lb_sync.h), the master key, policy. */
+#define LB_CFG_MAX_SYNCS 4
+	struct sockaddr_storage syncs[LB_CFG_MAX_SYNCS];
+	int n_syncs;
+	uint8_t sync_key[32];
+	bool has_sync_key;
+	uint32_t token_hold_ms;  /* unknown_token = hold: how long [1500] */
+	uint32_t sync_ttl_s;     /* a pushed token not refreshed for this long is swept [30] */
+	uint32_t sync_max_skew_s; /* freshness window of a message's sent time [30] */
 	struct lb_cfg_vip vips[LB_CFG_MAX_VIPS];
 	int n_vips;
 	struct lb_cfg_backend backends[MPLB_MAX_BACKENDS];

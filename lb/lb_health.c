@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lb_runtime.h"
+#include "lb_sync.h"
 #include "util.h"
 
 #define HEALTH_REQUEST "GET /ready HTTP/1.0\r\n\r\n"
@@ -28,6 +29,7 @@ struct hb {
 	unsigned long long checks, passed, failed, drains, restores;
 	char last_error[96];
 	time_t last_change;
+	double last_change_ms; /* CLOCK_REALTIME in ms: when hosts of a tier disagreed, and for how long */
 	/* one probe in flight */
 	int fd;
 	bool sent;
@@ -137,7 +139,7 @@ const struct lb_cfg *lb_health_overlay(struct lb_health *h, const struct lb_cfg 
 		struct lb_cfg_backend *cb = &h->effective->backends[i];
 		struct hb *b = find(h, cb->name);
 		if (b && b->down)
-			cb->draining = true;
+			cb->draining = cb->health_down = true;
 		left += !cb->draining && cb->weight;
 	}
 	/*
@@ -246,6 +248,7 @@ static void write_state(struct lb_health *h)
 		json_object_set_new(o, "drains", json_integer((json_int_t)b->drains));
 		json_object_set_new(o, "restores", json_integer((json_int_t)b->restores));
 		json_object_set_new(o, "last_change", json_integer((json_int_t)b->last_change));
+		json_object_set_new(o, "last_change_ms", json_real(b->last_change_ms));
 		json_object_set_new(o, "last_error", json_string(b->last_error));
 		json_object_set_new(bs, b->name, o);
 	}
@@ -257,6 +260,14 @@ static void write_state(struct lb_health *h)
 	json_decref(root);
 }
 
+static double realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -265,14 +276,24 @@ static double mono(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void lb_health_round(struct lb_health *h, struct lb_runtime *rt)
+void lb_health_seed(struct lb_health *h, const char *name, bool down)
+{
+	struct hb *b = find(h, name);
+
+	if (b && b->checked) {
+		b->down = down;
+		b->fails = down ? h->base->health_fall : 0;
+	}
+}
+
+void lb_health_round(struct lb_health *h, struct lb_runtime *rt, struct lb_sync *sync)
 {
 	const struct lb_cfg *cfg = h->base;
 	uint32_t timeout = cfg->health_timeout_ms ? cfg->health_timeout_ms
 						  : (cfg->health_interval_ms < 1000 ? cfg->health_interval_ms : 1000);
 	double start = mono(), deadline = start + timeout / 1000.0;
 	double next = start + cfg->health_interval_ms / 1000.0;
-	struct pollfd p[MPLB_MAX_BACKENDS];
+	struct pollfd p[MPLB_MAX_BACKENDS + 1];
 	bool result[MPLB_MAX_BACKENDS] = {false}, changed = false;
 	int idx[MPLB_MAX_BACKENDS];
 
@@ -291,9 +312,13 @@ void lb_health_round(struct lb_health *h, struct lb_runtime *rt)
 		}
 		if (!n || now >= deadline)
 			break;
-		int rc = poll(p, (nfds_t)n, (int)((deadline - now) * 1000) + 1);
+		/* Pushed tokens must not wait for a slow health check. */
+		p[n] = (struct pollfd){.fd = lb_sync_fd(sync), .events = POLLIN};
+		int rc = poll(p, (nfds_t)n + 1, (int)((deadline - now) * 1000) + 1);
 		if (rc < 0 && errno == EINTR)
 			continue; /* a signal: finish the round first, the caller looks at the flags after */
+		if (rc > 0 && p[n].revents)
+			lb_sync_process(sync);
 		for (int k = 0; rc > 0 && k < n; k++)
 			if (p[k].revents)
 				probe_step(&h->b[idx[k]], p[k].revents, &result[idx[k]]);
@@ -317,6 +342,7 @@ void lb_health_round(struct lb_health *h, struct lb_runtime *rt)
 				b->down = false;
 				b->restores++;
 				b->last_change = time(NULL);
+				b->last_change_ms = realtime_ms();
 				changed = true;
 				printf("mplb lb: backend %s healthy again (%u passes): restored\n", b->name,
 				       b->oks);
@@ -329,6 +355,7 @@ void lb_health_round(struct lb_health *h, struct lb_runtime *rt)
 				b->down = true;
 				b->drains++;
 				b->last_change = time(NULL);
+				b->last_change_ms = realtime_ms();
 				changed = true;
 				printf("mplb lb: backend %s failed %u checks (%s): drained\n", b->name,
 				       b->fails, b->last_error);
@@ -347,11 +374,8 @@ void lb_health_round(struct lb_health *h, struct lb_runtime *rt)
 	write_state(h);
 	/* Rest of the interval; a signal cuts it short. */
 	double now = mono();
-	if (next > now) {
-		struct timespec ts = {.tv_sec = (time_t)(next - now),
-				      .tv_nsec = (long)((next - now - (time_t)(next - now)) * 1e9)};
-		nanosleep(&ts, NULL);
-	}
+	if (next > now)
+		lb_sync_wait(sync, (long)((next - now) * 1e6));
 }
 
 void lb_health_stats(const char *name, json_t *root)

@@ -37,9 +37,13 @@ const struct lb_cfg *lb_health_overlay(struct lb_health *h, const struct lb_cfg 
 /*
  * One round: check every backend, apply a drain/restore through
  * lb_rt_apply when a state flips, write the state file, then wait for the
- * rest of the interval. Returns early (EINTR) when a signal arrives.
+ * rest of the interval, handling pushed tokens (sync, may be NULL) all
+ * along. Returns early when a signal arrives.
  */
-void lb_health_round(struct lb_health *h, struct lb_runtime *rt);
+struct lb_sync;
+void lb_health_round(struct lb_health *h, struct lb_runtime *rt, struct lb_sync *sync);
+/* A restart: backend name was down when the previous run stopped. */
+void lb_health_seed(struct lb_health *h, const char *name, bool down);
 
 /* State file of instance name, for `mplb lb stats`. */
 void lb_health_path(const char *name, char *buf, size_t len);

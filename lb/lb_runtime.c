@@ -21,9 +21,12 @@
 #include "maglev.h"
 #include "util.h"
 
-const char *const lb_pinned_maps[] = {"lb_stats", "vip_stats", "backend_stats", "token_map",
-				      "join_flows", "conn_lru", "config_map", "vip_map",
-				      "backends", "ch_rings", "backend_meta", "vip_info", NULL};
+/* Every map: what a restart must find again. lb_layout first, so a
+ * half-written directory is recognised as one. */
+const char *const lb_pinned_maps[] = {"lb_layout", "lb_stats", "vip_stats", "backend_stats",
+				      "token_map", "join_flows", "conn_lru", "config_map",
+				      "vip_map", "backends", "ch_rings", "backend_meta",
+				      "vip_info", "token_sync", "token_hold", "sync_peers", NULL};
 
 void lb_pin_dir(const char *name, char *buf, size_t len)
 {
@@ -46,7 +49,119 @@ static int iface_mac(const char *ifname, uint8_t mac[6])
 	return 0;
 }
 
-int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg)
+static bool pin_exists(const char *dir, const char *map)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, map);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * A pinned map is reused only if the kernel object is what this build would
+ * create: same type, key and value sizes, entries and flags. Anything else
+ * is a layout change (an upgrade, or a config that resized a table): say
+ * which map and what to do, instead of libbpf's generic "incompatible".
+ */
+static int check_reusable(struct bpf_map *m, int fd, const char *dir)
+{
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+	const char *name = bpf_map__name(m);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		mplb_err("lb: cannot read the pinned map %s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	}
+	if (info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+	    info.value_size == bpf_map__value_size(m) &&
+	    info.max_entries == bpf_map__max_entries(m) && info.map_flags == bpf_map__map_flags(m))
+		return 0;
+	if (info.max_entries != bpf_map__max_entries(m) && info.key_size == bpf_map__key_size(m) &&
+	    info.value_size == bpf_map__value_size(m))
+		mplb_err("lb: the pinned map %s/%s has %u entries, this config wants %u: a table size "
+			 "(ring_size, max_vips, token_entries, flow_entries, lru_entries) changed. Put "
+			 "the old size back to keep the state, or drop the state with `mplb lb stop -n "
+			 "NAME` and start again", dir, name, info.max_entries, bpf_map__max_entries(m));
+	else
+		mplb_err("lb: the pinned map %s/%s was made by another mplb version (key %u/%u, value "
+			 "%u/%u bytes, type %u/%u): its state cannot be carried over. Run the version that "
+			 "made it, or drop the state with `mplb lb stop -n NAME` and start again",
+			 dir, name, info.key_size, bpf_map__key_size(m), info.value_size,
+			 bpf_map__value_size(m), info.type, bpf_map__type(m));
+	return -1;
+}
+
+/* Reuse every pinned map of dir; maps this version added are created (and pinned later). */
+static int reuse_pins(struct lb_bpf *s, const char *dir)
+{
+	char path[512];
+	__u32 zero = 0, layout = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lb_layout", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &layout) || layout != MPLB_LB_LAYOUT_VERSION) {
+		mplb_err("lb: the maps pinned at %s have layout version %u, this mplb uses %u: their "
+			 "state cannot be carried over. Run the version that made them, or drop the "
+			 "state with `mplb lb stop -n NAME` and start again", dir, layout,
+			 MPLB_LB_LAYOUT_VERSION);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (int i = 0; lb_pinned_maps[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(s->obj, lb_pinned_maps[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, lb_pinned_maps[i]);
+		if (!m || access(path, F_OK))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			mplb_err("lb: cannot open the pinned map %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (check_reusable(m, fd, dir) || bpf_map__reuse_fd(m, fd)) {
+			close(fd);
+			return -1;
+		}
+		close(fd); /* reuse_fd took its own copy */
+	}
+	return 0;
+}
+
+/* What a previous run left in the reused maps: removal times, the ring mirror. */
+static void read_back(struct lb_runtime *rt)
+{
+	int fd = bpf_map__fd(rt->skel->maps.backend_meta);
+	uint32_t n = rt->cfg.ring_size * rt->cfg.max_vips;
+
+	for (uint32_t id = 0; id < MPLB_MAX_BACKENDS; id++) {
+		struct backend_meta bm;
+		if (!bpf_map_lookup_elem(fd, &id, &bm) && bm.removed_ns)
+			rt->removed_at[id] = bm.removed_ns / 1e9;
+	}
+	fd = bpf_map__fd(rt->skel->maps.ch_rings);
+	for (uint32_t slot = 0; slot < n; slot++)
+		bpf_map_lookup_elem(fd, &slot, &rt->rings[slot]);
+}
+
+static long count_keys(int fd, size_t key_size)
+{
+	char cur[64], next[64];
+	long n = 0;
+
+	if (key_size > sizeof(cur) || bpf_map_get_next_key(fd, NULL, next))
+		return 0;
+	do {
+		n++;
+		memcpy(cur, next, key_size);
+	} while (!bpf_map_get_next_key(fd, cur, next));
+	return n;
+}
+
+int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned)
 {
 	struct lb_bpf *s;
 	int err;
@@ -65,8 +180,17 @@ int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg)
 	/* service port + join ports + fragment entry per VIP */
 	bpf_map__set_max_entries(s->maps.vip_map, cfg->max_vips * (MPLB_MAX_BACKENDS + 2));
 	bpf_map__set_max_entries(s->maps.token_map, cfg->token_entries);
+	bpf_map__set_max_entries(s->maps.token_sync, cfg->token_entries);
 	bpf_map__set_max_entries(s->maps.join_flows, cfg->flow_entries);
 	bpf_map__set_max_entries(s->maps.conn_lru, cfg->lru_entries);
+	if (pinned) {
+		lb_pin_dir(cfg->name, rt->pin_dir, sizeof(rt->pin_dir));
+		rt->reused = pin_exists(rt->pin_dir, "lb_stats") || pin_exists(rt->pin_dir, "lb_layout");
+		if (rt->reused && reuse_pins(s, rt->pin_dir)) {
+			lb_bpf__destroy(s);
+			return -1;
+		}
+	}
 	err = lb_bpf__load(s);
 	if (err) {
 		mplb_err("lb: BPF load failed (%s); run with -v for the verifier log",
@@ -77,12 +201,26 @@ int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg)
 	rt->skel = s;
 	rt->rings = calloc((size_t)cfg->ring_size * cfg->max_vips, sizeof(uint32_t));
 	if (!rt->rings) {
-		lb_rt_destroy(rt);
+		lb_rt_close(rt);
 		return -1;
 	}
 	rt->cfg = *cfg;
 	rt->cfg.n_vips = 0;
 	rt->cfg.n_backends = 0;
+	{
+		__u32 zero = 0, layout = MPLB_LB_LAYOUT_VERSION;
+		bpf_map_update_elem(bpf_map__fd(s->maps.lb_layout), &zero, &layout, BPF_ANY);
+	}
+	if (rt->reused) {
+		read_back(rt);
+		rt->reused_tokens = count_keys(bpf_map__fd(s->maps.token_map), sizeof(__u32));
+		rt->reused_flows = count_keys(bpf_map__fd(s->maps.join_flows), sizeof(struct flow_key));
+		rt->reused_lru = count_keys(bpf_map__fd(s->maps.conn_lru), sizeof(struct flow_key));
+	}
+	if (pinned && lb_rt_pin(rt)) {
+		lb_rt_close(rt);
+		return -1;
+	}
 	return lb_rt_apply(rt, cfg);
 }
 
@@ -262,6 +400,7 @@ int lb_rt_apply(struct lb_runtime *rt, const struct lb_cfg *cfg)
 	/* config */
 	c.forwarding = cfg->forwarding;
 	c.max_pkt_size = cfg->max_pkt_size;
+	c.token_hold_ms = cfg->token_hold_ms;
 	c.tsecr_key[0] = cfg->tsecr_key[0];
 	c.tsecr_key[1] = cfg->tsecr_key[1];
 	if (cfg->redirect_iface[0]) {
@@ -399,6 +538,28 @@ void lb_rt_expire(struct lb_runtime *rt)
 	}
 }
 
+/* The program attached to ifindex in mode (XDP_FLAGS_DRV_MODE / SKB_MODE): its id and name. */
+static __u32 attached_prog(int ifindex, uint32_t mode, char *name, size_t len)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {0};
+	__u32 ilen = sizeof(info), id;
+	int fd;
+
+	name[0] = 0;
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return 0;
+	id = mode == XDP_FLAGS_SKB_MODE ? q.skb_prog_id : q.drv_prog_id;
+	if (!id)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(name, len, "%s", info.name);
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
 int lb_rt_attach(struct lb_runtime *rt)
 {
 	int prog = bpf_program__fd(rt->skel->progs.xdp_lb);
@@ -408,10 +569,52 @@ int lb_rt_attach(struct lb_runtime *rt)
 		int ifindex = (int)if_nametoindex(rt->cfg.ifaces[i]), err;
 		uint32_t other = rt->xdp_flags == XDP_FLAGS_DRV_MODE ? XDP_FLAGS_SKB_MODE
 								      : XDP_FLAGS_DRV_MODE;
+		char have[BPF_OBJ_NAME_LEN], have_other[BPF_OBJ_NAME_LEN];
+		__u32 old_id, other_id;
 
 		if (!ifindex) {
 			mplb_err("lb: interface %s: no such interface", rt->cfg.ifaces[i]);
 			return -1;
+		}
+		old_id = attached_prog(ifindex, rt->xdp_flags, have, sizeof(have));
+		other_id = attached_prog(ifindex, other, have_other, sizeof(have_other));
+		if (other_id) {
+			mplb_err("lb: %s has an XDP program (%s, id %u) in %s mode, and [lb] xdp = %s: %s",
+				 rt->cfg.ifaces[i], have_other, other_id, mode_name(other),
+				 mode_name(rt->xdp_flags),
+				 !strcmp(have_other, "xdp_lb")
+					 ? "a running data plane changes mode only through `mplb lb stop -n "
+					   "NAME` (its state is dropped)"
+					 : "detach it first (ip link set dev IF xdp off)");
+			return -1;
+		}
+		if (old_id && strcmp(have, "xdp_lb")) {
+			mplb_err("lb: %s already runs another XDP program (%s, id %u); detach it first "
+				 "(ip link set dev %s xdp off)", rt->cfg.ifaces[i], have, old_id,
+				 rt->cfg.ifaces[i]);
+			return -1;
+		}
+		if (old_id) {
+			/*
+			 * A previous run's data plane: swap programs in one netlink
+			 * call that names the one it replaces, so no packet meets a
+			 * bare interface and a concurrent change is refused (EEXIST).
+			 */
+			int old_fd = bpf_prog_get_fd_by_id(old_id);
+			LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = old_fd);
+			err = old_fd < 0 ? -errno
+					 : bpf_xdp_attach(ifindex, prog, rt->xdp_flags | XDP_FLAGS_REPLACE, &o);
+			if (old_fd >= 0)
+				close(old_fd);
+			if (err) {
+				mplb_err("lb: replacing the running program on %s failed: %s",
+					 rt->cfg.ifaces[i], strerror(-err));
+				return -1;
+			}
+			rt->ifindex[rt->n_attached++] = ifindex;
+			rt->replaced++;
+			mplb_dbg("lb: replaced program id %u on %s", old_id, rt->cfg.ifaces[i]);
+			continue;
 		}
 		err = bpf_xdp_attach(ifindex, prog, rt->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 		if (err) {
@@ -424,12 +627,9 @@ int lb_rt_attach(struct lb_runtime *rt)
 					 mode_name(rt->xdp_flags), rt->cfg.ifaces[i], strerror(-err),
 					 mode_name(other), mode_name(other));
 			} else {
-				mplb_err("lb: XDP attach on %s failed in %s mode (%s) and in %s mode (%s)%s",
+				mplb_err("lb: XDP attach on %s failed in %s mode (%s) and in %s mode (%s)",
 					 rt->cfg.ifaces[i], mode_name(rt->xdp_flags), strerror(-err),
-					 mode_name(other), strerror(-alt),
-					 err == -EEXIST || err == -EBUSY
-						 ? "; another XDP program is attached (ip link set dev IF xdp off)"
-						 : "");
+					 mode_name(other), strerror(-alt));
 			}
 			return -1;
 		}
@@ -450,7 +650,6 @@ int lb_rt_pin(struct lb_runtime *rt)
 {
 	char path[512];
 
-	lb_pin_dir(rt->cfg.name, rt->pin_dir, sizeof(rt->pin_dir));
 	mkdir("/sys/fs/bpf/mplb", 0700);
 	/* A DIR/NAME instance (`run -n`): its DIR first. */
 	char *slash = strrchr(rt->pin_dir, '/');
@@ -460,14 +659,14 @@ int lb_rt_pin(struct lb_runtime *rt)
 		*slash = '/';
 	}
 	if (mkdir(rt->pin_dir, 0700) && errno != EEXIST) {
-		mplb_err("lb: cannot create the pin directory %s: %s",
-			  rt->pin_dir, strerror(errno));
+		mplb_err("lb: cannot create the pin directory %s: %s", rt->pin_dir, strerror(errno));
 		return -1;
 	}
 	for (int i = 0; lb_pinned_maps[i]; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(rt->skel->obj, lb_pinned_maps[i]);
 		snprintf(path, sizeof(path), "%s/%s", rt->pin_dir, lb_pinned_maps[i]);
-		unlink(path); /* a stale pin from a killed run */
+		if (m && access(path, F_OK) == 0)
+			continue; /* reused: already pinned */
 		if (!m || bpf_map__pin(m, path)) {
 			mplb_err("lb: cannot pin %s: %s", path, strerror(errno));
 			return -1;
@@ -477,22 +676,33 @@ int lb_rt_pin(struct lb_runtime *rt)
 	return 0;
 }
 
-void lb_rt_destroy(struct lb_runtime *rt)
+void lb_unpin_dir(const char *dir)
 {
 	char path[512];
 
-	lb_rt_detach(rt);
-	if (rt->pinned) {
-		for (int i = 0; lb_pinned_maps[i]; i++) {
-			snprintf(path, sizeof(path), "%s/%s", rt->pin_dir, lb_pinned_maps[i]);
-			unlink(path);
-		}
-		rmdir(rt->pin_dir);
-		rt->pinned = 0;
+	for (int i = 0; lb_pinned_maps[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, lb_pinned_maps[i]);
+		unlink(path);
 	}
+	rmdir(dir);
+}
+
+void lb_rt_close(struct lb_runtime *rt)
+{
+	/* Netlink-attached programs and pinned maps hold their own references. */
 	if (rt->skel)
 		lb_bpf__destroy(rt->skel);
 	rt->skel = NULL;
 	free(rt->rings);
 	rt->rings = NULL;
+}
+
+void lb_rt_destroy(struct lb_runtime *rt)
+{
+	lb_rt_detach(rt);
+	if (rt->pinned) {
+		lb_unpin_dir(rt->pin_dir);
+		rt->pinned = 0;
+	}
+	lb_rt_close(rt);
 }

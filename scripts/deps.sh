@@ -7,7 +7,9 @@ PKGS=(
   # build
   make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
   # userspace libraries (see README "Libraries")
-  libmnl-dev libssl-dev libpcap-dev libjansson-dev libcmocka-dev libinih-dev
+  libmnl-dev libssl-dev libpcap-dev libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
+  # BGP and BFD in the lab (the LB tier)
+  bird2
   # fuzzing and sanitizers (clang's runtime: libFuzzer, ASan, UBSan)
   libclang-rt-14-dev
   # lab, demo and tests
@@ -29,5 +31,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Daemons among them (bird2) must not start on the host as a side effect:
+# the lab runs its own in namespaces. policy-rc.d exit 101 = "do not start".
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# mplb deps.sh: no service starts during this install\nexit 101\n' >"$guard"
+  chmod 755 "$guard"
+  trap 'rm -f "$guard"' EXIT
+fi
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

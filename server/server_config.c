@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "cfgval.h"
+#include "token_sync.h"
 #include "util.h"
 
 struct parse_ctx {
@@ -34,6 +35,7 @@ static void cfg_defaults(struct srv_cfg *cfg, const char *path)
 	cfg->track_add_addr = true;
 	cfg->limit_subflows = 8;
 	cfg->health_port = 8081;
+	cfg->sync_refresh_ms = 5000;
 }
 
 int srv_addr_parse(const char *s, struct srv_addr *a)
@@ -76,6 +78,8 @@ int srv_parse_scheme(const char *s, uint32_t *scheme)
 			*scheme |= SRV_SCHEME_PORT;
 		else if (!strcmp(tok, "tsecr"))
 			*scheme |= SRV_SCHEME_TSECR;
+		else if (!strcmp(tok, "token"))
+			*scheme |= SRV_SCHEME_TOKEN;
 		else
 			return -1;
 	}
@@ -84,8 +88,9 @@ int srv_parse_scheme(const char *s, uint32_t *scheme)
 
 const char *srv_scheme_str(uint32_t scheme, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s", (scheme & SRV_SCHEME_PER_SERVER) ? "per-server+" : "",
-		 (scheme & SRV_SCHEME_PORT) ? "port+" : "", (scheme & SRV_SCHEME_TSECR) ? "tsecr+" : "");
+	snprintf(buf, len, "%s%s%s%s", (scheme & SRV_SCHEME_PER_SERVER) ? "per-server+" : "",
+		 (scheme & SRV_SCHEME_PORT) ? "port+" : "", (scheme & SRV_SCHEME_TSECR) ? "tsecr+" : "",
+		 (scheme & SRV_SCHEME_TOKEN) ? "token+" : "");
 	size_t n = strlen(buf);
 	if (n)
 		buf[n - 1] = '\0';
@@ -254,8 +259,8 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 		v->port = (uint16_t)x;
 	} else if (!strcmp(name, "scheme")) {
 		if (srv_parse_scheme(value, &v->scheme))
-			BAD("want per-server, port or tsecr (tsecr combines: tsecr+port, "
-			    "tsecr+per-server)");
+			BAD("want per-server, port, token or tsecr (tsecr combines: tsecr+port, "
+			    "tsecr+token, tsecr+per-server)");
 	} else if (!strcmp(name, "join_port_base")) {
 		if (cfg_parse_u32(value, 1, 65535, &x))
 			BAD("want 1..65535");
@@ -276,15 +281,49 @@ static int handle_vip(struct parse_ctx *ctx, const char *section, const char *vn
 	return 1;
 }
 
+static int handle_sync(struct parse_ctx *ctx, const char *section, const char *name,
+		       const char *value)
+{
+	struct srv_cfg *cfg = ctx->cfg;
+	uint32_t x;
+
+	if (!strcmp(name, "lb")) {
+		char buf[1024], *save = NULL, *tok;
+		socklen_t sl;
+
+		snprintf(buf, sizeof(buf), "%s", value);
+		for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+			if (cfg->n_sync_lbs >= SRV_CFG_MAX_LBS)
+				BAD("at most %d LB hosts", SRV_CFG_MAX_LBS);
+			if (parse_sockaddr(tok, true, &cfg->sync_lbs[cfg->n_sync_lbs], &sl))
+				BAD("want ADDR:PORT[, ADDR:PORT] (each LB host's [sync] listen)");
+			cfg->n_sync_lbs++;
+		}
+	} else if (!strcmp(name, "key")) {
+		if (sync_key_parse(value, cfg->sync_key))
+			BAD("want 64 hex digits: this backend's key, `mplb lb sync-key -c LB.INI -i ID`");
+		cfg->has_sync_key = true;
+	} else if (!strcmp(name, "refresh_ms")) {
+		if (cfg_parse_u32(value, 100, 3600000, &x))
+			BAD("want 100..3600000 (milliseconds between full snapshots)");
+		cfg->sync_refresh_ms = x;
+	} else {
+		BAD("unknown key");
+	}
+	return 1;
+}
+
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
 
 	if (!strcmp(section, "server"))
 		return handle_server(ctx, section, name, value);
+	if (!strcmp(section, "sync"))
+		return handle_sync(ctx, section, name, value);
 	if (!strncmp(section, "vip ", 4) && section[4])
 		return handle_vip(ctx, section, section + 4, name, value, 0);
-	mplb_err("%s: unknown section [%s] (want [server] and [vip NAME])", ctx->cfg->path,
+	mplb_err("%s: unknown section [%s] (want [server], [sync] and [vip NAME])", ctx->cfg->path,
 		 section);
 	ctx->errors++;
 	return 1;
@@ -317,6 +356,14 @@ int srv_cfg_validate(const struct srv_cfg *cfg)
 		VERR("%s: [server] id is missing (0..%d, the balancer's [backend] id)", p, SRV_MAX_ID);
 	if (!cfg->n_vips)
 		VERR("%s: no [vip NAME] section", p);
+	if ((schemes & SRV_SCHEME_TOKEN) && !cfg->n_sync_lbs)
+		VERR("%s: scheme token needs [sync] lb (where to push the tokens) and key", p);
+	if (cfg->n_sync_lbs && !cfg->has_sync_key)
+		VERR("%s: [sync] lb needs [sync] key (`mplb lb sync-key -c LB.INI -i %ld`)", p, cfg->id);
+	if (cfg->has_sync_key && !cfg->n_sync_lbs)
+		VERR("%s: [sync] key without [sync] lb: where to push?", p);
+	if (cfg->n_sync_lbs && !(schemes & (SRV_SCHEME_TOKEN | SRV_SCHEME_TSECR)))
+		mplb_warn("%s: [sync] is set but no VIP has scheme token or tsecr: nothing to push", p);
 	if ((schemes & SRV_SCHEME_TSECR) && !cfg->has_tsecr_key)
 		VERR("%s: scheme tsecr needs [server] tsecr_key (the balancer's [lb] tsecr_key)", p);
 	if (cfg->decap && !cfg->n_addrs)
@@ -335,9 +382,12 @@ int srv_cfg_validate(const struct srv_cfg *cfg)
 		if (!v->port)
 			VERR("%s: [vip %s] port is missing", p, v->name);
 		if (!v->scheme) {
-			VERR("%s: [vip %s] scheme is missing (per-server, port or tsecr)", p, v->name);
+			VERR("%s: [vip %s] scheme is missing (per-server, port, token or tsecr)", p, v->name);
 			continue;
 		}
+		if ((v->scheme & SRV_SCHEME_TOKEN) && (v->scheme & (SRV_SCHEME_PER_SERVER | SRV_SCHEME_PORT)))
+			VERR("%s: [vip %s] token routes joins to the VIP itself; per-server and port set "
+			     "the C bit, which forbids that: pick one", p, v->name);
 		if ((v->scheme & SRV_SCHEME_PER_SERVER) && (v->scheme & SRV_SCHEME_PORT))
 			VERR("%s: [vip %s] per-server and port are two ways to route joins: pick one",
 			     p, v->name);

@@ -8,6 +8,7 @@
 #define MPLB_SERVER_CONFIG_H
 
 #include <net/if.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,9 @@
 #define SRV_SCHEME_PER_SERVER (1u << 0)
 #define SRV_SCHEME_PORT (1u << 1)
 #define SRV_SCHEME_TSECR (1u << 2)
+/* Joins go to the VIP itself and the balancer routes them by token: the
+ * agent pushes the VIP's tokens and join subflows to the LB hosts ([sync]). */
+#define SRV_SCHEME_TOKEN (1u << 3)
 
 /* What a per-server VIP does with its initial subflow once a join to the own address is up. */
 enum srv_initial_subflow { SRV_INITIAL_KEEP, SRV_INITIAL_BACKUP, SRV_INITIAL_CLOSE };
@@ -67,6 +71,13 @@ struct srv_cfg {
 	char cgroup[256]; /* cgroup v2 directory for sock_ops; empty = the hierarchy's root */
 	struct srv_cfg_vip vips[SRV_CFG_MAX_VIPS];
 	int n_vips;
+	/* [sync]: the LB hosts to push tokens to, this backend's key (server_sync.c). */
+#define SRV_CFG_MAX_LBS 16
+	struct sockaddr_storage sync_lbs[SRV_CFG_MAX_LBS];
+	int n_sync_lbs;
+	uint8_t sync_key[32];
+	bool has_sync_key;
+	uint32_t sync_refresh_ms; /* full snapshot period [5000] */
 };
 
 /*

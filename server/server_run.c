@@ -701,6 +701,7 @@ static void on_pm_event(const struct mptcp_pm_nl_event *ev, void *data)
 	struct agent *a = data;
 	struct srv_conn *c;
 
+	srv_sync_event(a->sync, a, ev);
 	switch (ev->type) {
 	case MPTCP_EVENT_CREATED:
 	case MPTCP_EVENT_ESTABLISHED: {
@@ -859,12 +860,17 @@ int srv_run(const char *cfg_path)
 		mplb_err("server: setup failed; undoing what was done");
 		goto out_teardown;
 	}
-	/* Events for the initial_subflow policy (CAP_NET_ADMIN: we have it). */
+	/* Events for token sync and the initial_subflow policy (CAP_NET_ADMIN: we have it). */
+	a->sync = srv_sync_open(a);
+	if (a->cfg.n_sync_lbs && !a->sync) {
+		mplb_err("server: cannot open the token sync sockets: %s", strerror(errno));
+		goto out_teardown;
+	}
 	for (int i = 0; i < a->cfg.n_vips; i++)
-		if (a->cfg.vips[i].initial_subflow != SRV_INITIAL_KEEP && !a->pm_events) {
+		if ((a->cfg.vips[i].initial_subflow != SRV_INITIAL_KEEP || a->sync) && !a->pm_events) {
 			if (mptcp_pm_nl_subscribe(&a->pm))
 				agent_warn(a, "cannot subscribe to mptcp_pm events: initial_subflow "
-					      "policy inactive");
+					      "policy inactive; token sync by snapshot only");
 			else
 				a->pm_events = true;
 		}
@@ -877,6 +883,10 @@ int srv_run(const char *cfg_path)
 				       .events = POLLIN}};
 		double now = now_sec();
 		int wait = next_state > now ? (int)((next_state - now) * 1000) + 1 : 0;
+		double sync_in = srv_sync_tick(a->sync, a);
+
+		if (sync_in >= 0 && (int)(sync_in * 1000) + 1 < wait)
+			wait = (int)(sync_in * 1000) + 1;
 
 		if (poll(p, 3, wait) < 0 && errno != EINTR)
 			break;
@@ -910,6 +920,8 @@ int srv_run(const char *cfg_path)
 	say(true, "%s: stopping, undoing every change", a->cfg.name);
 	rc = 0;
 out_teardown:
+	srv_sync_close(a->sync);
+	a->sync = NULL;
 	if (a->health_fd >= 0)
 		close(a->health_fd);
 	a->health_fd = -1;

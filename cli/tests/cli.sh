@@ -36,6 +36,12 @@ lb stats
 lb check
 lb bench
 lb reload
+lb stop
+lb drain
+lb resume
+lb ring
+lb sync-key
+lab lb
 server
 server run
 server status

@@ -27,6 +27,13 @@
 /* Ring slot / map value meaning "no backend" (an empty ring). */
 #define MPLB_NO_BACKEND 0xffffffffu
 
+/*
+ * Version of the pinned map layout (what the maps mean, beyond the sizes the
+ * kernel checks). A restarted `mplb lb run` reuses pinned maps only when the
+ * lb_layout map says this number; bump it when a struct below changes.
+ */
+#define MPLB_LB_LAYOUT_VERSION 1
+
 /* ---- Address families in keys (not AF_*: BPF has no libc) ---- */
 #define MPLB_FAMILY_V4 4
 #define MPLB_FAMILY_V6 6
@@ -54,6 +61,10 @@ struct vip_key {
 /* What to do with an MP_JOIN SYN whose token is unknown (vip_meta.unknown_token). */
 #define UNKNOWN_TOKEN_DROP 0
 #define UNKNOWN_TOKEN_RING 1
+/* Drop it (counted) for up to lb_config.token_hold_ms after that token's
+ * first SYN, so the client's retransmission meets a table the backend's
+ * agent has filled meanwhile (token sync); then take the ring. */
+#define UNKNOWN_TOKEN_HOLD 2
 
 struct vip_meta {
 	__u32 vip_num; /* index of the VIP's ring and counters */
@@ -86,7 +97,8 @@ struct backend_meta {
 	char name[MPLB_NAME_LEN];
 	__u64 removed_ns; /* CLOCK_MONOTONIC (= bpf_ktime_get_ns) it left the config; 0: in it */
 	__u32 weight;
-	__u32 pad;
+	__u8 health_down; /* drained by the balancer's health checks (kept across restarts) */
+	__u8 pad[3];
 };
 
 /* A VIP number's config name (vip_info[vip_num]), for stats without the file. */
@@ -137,7 +149,7 @@ struct lb_config {
 	__u8 xmit;       /* LB_XMIT_* */
 	__u32 redirect_ifindex;
 	__u32 max_pkt_size; /* IPIP: drop (counted) if the encapsulated frame exceeds it; 0 = no check */
-	__u32 pad;
+	__u32 token_hold_ms; /* UNKNOWN_TOKEN_HOLD: how long an unknown token's SYNs are held */
 	__u64 tsecr_key[2]; /* SipHash key of the tsecr encoding (include/mplb/tsecr.h) */
 };
 
@@ -160,6 +172,7 @@ struct lb_counter {
 	X(PATH_FRAG_RING, "frag_ring", "path")                               \
 	X(PATH_PORT, "port", "path")                                         \
 	X(PATH_TOKEN_HIT, "token_hit", "path")                               \
+	X(PATH_TOKEN_PUSHED, "token_pushed", "path")                         \
 	X(PATH_TOKEN_MISS_RING, "token_miss_ring", "path")                   \
 	X(PATH_FLOW_HIT, "join_flow_hit", "path")                            \
 	X(PATH_TSECR, "tsecr", "path")                                       \
@@ -169,6 +182,7 @@ struct lb_counter {
 	X(EV_TOKEN_REFRESHED, "token_refreshed", "event")                    \
 	X(EV_TOKEN_COLLISION, "token_collision", "event")                    \
 	X(EV_TOKEN_MISS, "token_miss", "event")                              \
+	X(EV_TOKEN_HOLD_EXPIRED, "token_hold_expired", "event")              \
 	X(EV_TSECR_NO_ID, "tsecr_no_id", "event")                            \
 	X(EV_LRU_MISS, "lru_miss", "event")                                  \
 	X(EV_TCPOPT_MALFORMED, "tcpopt_malformed", "event")                  \
@@ -183,6 +197,7 @@ struct lb_counter {
 	X(DROP_MALFORMED_L4, "malformed_l4", "drop")                         \
 	X(DROP_TOKEN_UNKNOWN, "token_unknown", "drop")                       \
 	X(DROP_TOKEN_COLLIDED, "token_collided", "drop")                     \
+	X(DROP_TOKEN_HELD, "token_held", "drop")                             \
 	X(DROP_PORT_NO_BACKEND, "port_no_backend", "drop")                   \
 	X(DROP_RING_EMPTY, "ring_empty", "drop")                             \
 	X(DROP_NO_CONFIG, "no_config", "drop")                               \

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # `mplb lb run` on a veth in a throwaway netns: the program passes the
 # verifier and attaches in native and in generic mode, counts real traffic,
-# reloads on SIGHUP, detaches and unpins on SIGTERM; `mplb lb check` and the
+# reloads on SIGHUP; SIGTERM leaves the data plane forwarding with its
+# state pinned, a new run takes it over (atomic replace), `lb stop` removes
+# it; `mplb lb check` and the
 # attach-failure message name what to fix.
 source "$(dirname "$0")/../../tests/lib.sh"
 
@@ -12,6 +14,8 @@ need_root "lb attach" || exit 0
 NS=mplbt-lbv-$$
 ip netns add "$NS" || { fail "netns" "cannot create $NS"; exit 1; }
 on_exit "ip netns del $NS"
+# A failed check may leave a data plane's pins and run state behind.
+on_exit "rm -rf /sys/fs/bpf/mplb/$NS /sys/fs/bpf/mplb/$NS-lo /run/mplb/lb/$NS.json /run/mplb/lb/$NS.lock"
 IN() { ip netns exec "$NS" "$@"; }
 IN ip link add lbv0 type veth peer name lbv1
 IN ip link set lo up
@@ -57,6 +61,9 @@ start_lb() {
 		sleep 0.1
 	done
 	return 1
+}
+stat_of() { # COUNTER: packets, from the pins (by name: no process needed)
+	"$MPLB" lb stats -j -n "$NS" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"][sys.argv[1]]["packets"])' "$1" 2>/dev/null || echo 0
 }
 stop_lb() {
 	local pid; pid=$(cat "$T_TMP/lb.pid")
@@ -104,12 +111,52 @@ for mode in native generic; do
 	if [ "$rc" -eq 1 ] && grep -q "rejected" <<<"$out"; then pass "$mode: lb reload of a bad config is rejected, old config kept"
 	else fail "$mode: lb reload rejects a bad config" "rc=$rc: $out"; fi
 	cp "$T_TMP/lb.good" "$T_TMP/lb.ini"
-	if stop_lb && ! IN ip link show lbv0 | grep -q xdp && [ ! -e "/sys/fs/bpf/mplb/$NS" ]; then
-		pass "$mode: SIGTERM detaches and unpins"
+	# SIGTERM: the process goes, the data plane stays (attached, pinned, counting).
+	prog1=$(IN ip -d link show lbv0 | grep -o 'prog/xdp id [0-9]*')
+	if stop_lb && IN ip link show lbv0 | grep -q "$want" && [ -e "/sys/fs/bpf/mplb/$NS/lb_stats" ]; then
+		pass "$mode: SIGTERM: process exits, program stays attached, maps stay pinned"
 	else
-		fail "$mode: SIGTERM detaches and unpins" "$(IN ip link show lbv0 | head -2 | tr '\n' ' ')"
+		fail "$mode: SIGTERM keeps the data plane" "$(IN ip link show lbv0 | head -2 | tr '\n' ' ')"
 	fi
+	before=$(stat_of ring)
+	for _ in 1 2 3; do IN bash -c 'echo hi > /dev/udp/10.99.0.100/53' 2>/dev/null; done
+	sleep 0.2
+	after=$(stat_of ring)
+	if [ "$after" -ge $((before + 3)) ]; then pass "$mode: without its process the data plane still forwards ($before -> $after)"
+	else fail "$mode: data plane forwards without its process" "ring $before -> $after"; fi
+	# A new run takes over: same maps (counters carry on), program swapped in one step.
+	if start_lb && grep -q "took over the pinned state" "$T_TMP/lb.out" && grep -q "replaced atomically" "$T_TMP/lb.out"; then
+		pass "$mode: restart takes over the pinned state and replaces the program atomically"
+	else fail "$mode: restart takes over" "$(tail -3 "$T_TMP/lb.out" | tr '\n' ' ')"; fi
+	prog2=$(IN ip -d link show lbv0 | grep -o 'prog/xdp id [0-9]*')
+	again=$(stat_of ring)
+	if [ "$prog1" != "$prog2" ] && [ -n "$prog2" ] && [ "$again" -ge "$after" ]; then
+		pass "$mode: new program ($prog1 -> $prog2), counters kept ($after -> $again)"
+	else fail "$mode: new program, counters kept" "$prog1 -> $prog2, ring $after -> $again"; fi
+	# A second instance of the same name is refused while one runs.
+	out=$(nsenter --net=/var/run/netns/"$NS" "$MPLB" lb run -c "$T_TMP/lb.ini" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && grep -q "already running" <<<"$out"; then pass "$mode: a second run of the same name is refused"
+	else fail "$mode: second instance refused" "rc=$rc $out"; fi
+	# Full stop while it runs: the process withdraws, detaches and unpins itself.
+	out=$(nsenter --net=/var/run/netns/"$NS" "$MPLB" lb stop -n "$NS" 2>&1); rc=$?
+	if [ $rc -eq 0 ] && ! IN ip link show lbv0 | grep -q xdp && [ ! -e "/sys/fs/bpf/mplb/$NS" ] &&
+		[ ! -e "/run/mplb/lb/$NS.json" ]; then
+		pass "$mode: lb stop detaches, unpins and removes the run state"
+	else fail "$mode: lb stop" "rc=$rc $out $(IN ip link show lbv0 | head -1)"; fi
 done
+
+# stop without a process: only the data plane is left after SIGTERM.
+write_cfg generic 1
+if start_lb && stop_lb && IN ip link show lbv0 | grep -q xdpgeneric; then
+	out=$(nsenter --net=/var/run/netns/"$NS" "$MPLB" lb stop -c "$T_TMP/lb.ini" 2>&1); rc=$?
+	if [ $rc -eq 0 ] && grep -q "no process was running" <<<"$out" && ! IN ip link show lbv0 | grep -q xdp &&
+		[ ! -e "/sys/fs/bpf/mplb/$NS" ]; then
+		pass "lb stop of a data plane left running: detached and unpinned"
+	else fail "lb stop of a left-running data plane" "rc=$rc $out"; fi
+else fail "lb stop of a left-running data plane" "could not set it up: $(tail -2 "$T_TMP/lb.out")"; fi
+out=$("$MPLB" lb stop -n "$NS" 2>&1); rc=$?
+if [ $rc -ne 0 ] && grep -q "no balancer named" <<<"$out"; then pass "lb stop of nothing: names the problem"
+else fail "lb stop of nothing" "rc=$rc $out"; fi
 
 out=$("$MPLB" lb reload -n "$NS-nothing" 2>&1); rc=$?
 if [ "$rc" -eq 1 ] && grep -q "no balancer named" <<<"$out"; then pass "lb reload of a balancer that is not running names the problem"

@@ -39,7 +39,7 @@
 static const uint8_t LB_MAC[6] = {0x02, 0x1b, 0, 0, 0, 0x01};
 static const __u64 TSECR_KEY[2] = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
 
-enum { VIP_HASH, VIP_PORT, VIP_TOKEN4, VIP_TOKEN6, VIP_TSECR, VIP_UDP, VIP_LRU };
+enum { VIP_HASH, VIP_PORT, VIP_TOKEN4, VIP_TOKEN6, VIP_TSECR, VIP_UDP, VIP_LRU, VIP_HOLD };
 
 static struct lb_bpf *skel;
 static uint32_t rings[NVIPS][RING];
@@ -92,10 +92,12 @@ static void set_backend(uint32_t id, int family, const char *addr)
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &b, BPF_ANY), 0);
 }
 
+static uint32_t hold_ms = 200;
+
 static void set_config(uint8_t forwarding, uint8_t xmit, uint32_t max_pkt)
 {
 	struct lb_config c = {.forwarding = forwarding, .xmit = xmit,
-			      .redirect_ifindex = 1, .max_pkt_size = max_pkt};
+			      .redirect_ifindex = 1, .max_pkt_size = max_pkt, .token_hold_ms = hold_ms};
 	uint32_t zero = 0;
 
 	memcpy(c.src_mac, LB_MAC, 6);
@@ -121,6 +123,7 @@ static int setup(void **state)
 	bpf_map__set_max_entries(skel->maps.ch_rings, NVIPS * RING);
 	bpf_map__set_max_entries(skel->maps.vip_stats, NVIPS);
 	bpf_map__set_max_entries(skel->maps.token_map, 1024);
+	bpf_map__set_max_entries(skel->maps.token_sync, 1024);
 	bpf_map__set_max_entries(skel->maps.join_flows, 1024);
 	bpf_map__set_max_entries(skel->maps.conn_lru, 1024);
 	if (lb_bpf__load(skel)) {
@@ -151,6 +154,7 @@ static int setup(void **state)
 	add_vip(4, "10.0.0.4", 80, 6, VIP_TSECR, VIP_F_TSECR, 0);
 	add_vip(4, "10.0.0.1", 53, 17, VIP_UDP, 0, 0);
 	add_vip(4, "10.0.0.5", 80, 6, VIP_LRU, VIP_F_LRU, 0);
+	add_vip(4, "10.0.0.6", 80, 6, VIP_HOLD, VIP_F_TOKEN, UNKNOWN_TOKEN_HOLD);
 	add_frag_entry("10.0.0.1", 17, VIP_UDP);
 	add_frag_entry("10.0.0.1", 6, VIP_HASH);
 	return 0;
@@ -532,6 +536,88 @@ static void test_token_collision(void **state)
 	assert_true(te.learned_ns > 0);
 }
 
+/* A token as the backends' agents push it (lb/lb_sync.c writes the same entry). */
+static void push_token(uint32_t token, uint32_t backend)
+{
+	struct token_entry te = {.learned_ns = 1, .backend_id = backend};
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.token_sync), &token, &te, BPF_ANY), 0);
+}
+
+static void test_token_pushed(void **state)
+{
+	struct run r;
+	uint8_t opt[40];
+	uint64_t key_b = 0x7777666655554444ULL;
+	struct pkt_spec first = {.family = 4, .src = "10.9.5.1", .dst = "10.0.0.3", .sport = 44000,
+				 .dport = 80, .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
+	struct pkt_spec join = {.family = 4, .src = "10.9.5.2", .dst = "10.0.0.3", .dport = 80,
+				.proto = 6, .tcp_flags = 0x02, .tcpopt = opt};
+	uint32_t learned_on, pushed_to;
+
+	(void)state;
+	NEED_ROOT();
+	learned_on = ring_backend(VIP_TOKEN4, &first);
+	pushed_to = (learned_on + 1) % NBACKENDS;
+	first.tcpopt_len = opt_mpc_ack(opt, 3, key_b, 20);
+	run_pkt(&r, "MP_CAPABLE ACK: token T learned from the wire on the ring's backend", &first);
+	assert_dsr_to(&r, learned_on);
+	push_token(token_of(key_b), pushed_to);
+	join.sport = sport_not_on(VIP_TOKEN4, &join, pushed_to);
+	join.tcpopt_len = opt_mpj_syn(opt, token_of(key_b), 5);
+	run_pkt(&r, "MP_JOIN SYN for T, which its owner pushed: the pushed entry wins over the learned one",
+		&join);
+	assert_dsr_to(&r, pushed_to);
+	assert_int_equal(delta(&r, LB_STAT_PATH_TOKEN_PUSHED), 1);
+	assert_int_equal(delta(&r, LB_STAT_PATH_TOKEN_HIT), 0);
+	join.tcpopt = NULL, join.tcpopt_len = 0, join.tcp_flags = 0x10;
+	run_pkt(&r, "ACK of that join: pinned to the pushed owner", &join);
+	assert_dsr_to(&r, pushed_to);
+	assert_int_equal(delta(&r, LB_STAT_PATH_FLOW_HIT), 1);
+
+	join.tcpopt = opt, join.tcp_flags = 0x02, join.sport++;
+	join.tcpopt_len = opt_mpj_syn(opt, 0x0badf00d, 5);
+	push_token(0x0badf00d, 9); /* a backend id the map has no entry for */
+	run_pkt(&r, "MP_JOIN SYN whose pushed owner is gone from the pool: stale, then unknown_token (drop)",
+		&join);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_EV_STALE_BACKEND), 1);
+	assert_int_equal(delta(&r, LB_STAT_DROP_TOKEN_UNKNOWN), 1);
+}
+
+static void test_token_hold(void **state)
+{
+	struct run r;
+	uint8_t opt[40];
+	uint32_t token = 0x12345678;
+	struct pkt_spec join = {.family = 4, .src = "10.9.6.1", .dst = "10.0.0.6", .sport = 45000,
+				.dport = 80, .proto = 6, .tcp_flags = 0x02, .tcpopt = opt};
+
+	(void)state;
+	NEED_ROOT();
+	join.tcpopt_len = opt_mpj_syn(opt, token, 1);
+	run_pkt(&r, "MP_JOIN SYN, token unknown, unknown_token = hold: held (dropped, counted)", &join);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_TOKEN_HELD), 1);
+	run_pkt(&r, "its retransmission inside the hold: held again", &join);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_TOKEN_HELD), 1);
+	push_token(token, 2);
+	run_pkt(&r, "the retransmission after the owner's push: the owner", &join);
+	assert_dsr_to(&r, 2);
+	assert_int_equal(delta(&r, LB_STAT_PATH_TOKEN_PUSHED), 1);
+
+	join.sport++;
+	join.tcpopt_len = opt_mpj_syn(opt, token + 1, 1);
+	run_pkt(&r, "another unknown token: held", &join);
+	assert_int_equal(r.action, XDP_DROP);
+	usleep((hold_ms + 50) * 1000);
+	run_pkt(&r, "its SYN after the hold has run out, still unknown: the ring", &join);
+	assert_dsr_to(&r, ring_backend(VIP_HOLD, &join));
+	assert_int_equal(delta(&r, LB_STAT_EV_TOKEN_HOLD_EXPIRED), 1);
+	assert_int_equal(delta(&r, LB_STAT_PATH_TOKEN_MISS_RING), 1);
+}
+
 static void test_tsecr(void **state)
 {
 	struct run r;
@@ -783,6 +869,8 @@ int main(void)
 		cmocka_unit_test(test_token_v4),
 		cmocka_unit_test(test_token_v6),
 		cmocka_unit_test(test_token_collision),
+		cmocka_unit_test(test_token_pushed),
+		cmocka_unit_test(test_token_hold),
 		cmocka_unit_test(test_tsecr),
 		cmocka_unit_test(test_udp_and_fragments),
 		cmocka_unit_test(test_ipv4_options),
