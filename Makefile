@@ -5,6 +5,7 @@
 #   make demo       install missing Debian packages, build, run the lab demo
 #   make fuzz       run the option-codec fuzzer (FUZZ_RUNS executions)
 #   make bench      benchmarks (not tests)
+#   make scaleout   the LB tier measured in the lab (docs/scale-out-measured.md)
 
 # bpftool, ip, tc and sysctl live in sbin, which a user's PATH may lack.
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
@@ -48,7 +49,7 @@ FUZZ_SRCS  := $(wildcard lib/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst lib/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_RUNS  ?= 1000000
 
-.PHONY: all deps check demo fuzz bench clean unit format
+.PHONY: all deps check demo fuzz bench scaleout clean unit format
 # Keep BPF objects and skeletons: they are intermediate files of pattern rules.
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(BUILD)/vmlinux.h
 all: $(BUILD)/mplb $(UNIT_BINS) $(UNIT_SAN) $(FUZZ_BINS)
@@ -118,6 +119,12 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/bench.sh
+
+# The LB tier in the lab, measured: docs/scale-out-measured.md (SCALEOUT_RUNS runs per cell).
+SCALEOUT_RUNS ?= 3
+scaleout: deps
+	@$(MAKE) --no-print-directory $(BUILD)/mplb
+	@bash scripts/scaleout.sh $(SCALEOUT_RUNS)
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -154,6 +154,33 @@ if start_lb && stop_lb && IN ip link show lbv0 | grep -q xdpgeneric; then
 		pass "lb stop of a data plane left running: detached and unpinned"
 	else fail "lb stop of a left-running data plane" "rc=$rc $out"; fi
 else fail "lb stop of a left-running data plane" "could not set it up: $(tail -2 "$T_TMP/lb.out")"; fi
+# Layout changes between runs: refused with what to do, the running data plane untouched.
+write_cfg generic 1
+if start_lb && stop_lb; then
+	prog=$(IN ip -d link show lbv0 | grep -o 'prog/xdp id [0-9]*')
+	sed -i 's/^xdp = generic$/xdp = generic\ntoken_entries = 1024/' "$T_TMP/lb.ini"
+	out=$(nsenter --net=/var/run/netns/"$NS" "$MPLB" lb run -c "$T_TMP/lb.ini" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && grep -q "token_map has 65536 entries, this config wants 1024" <<<"$out" &&
+		grep -q "mplb lb stop" <<<"$out" && [ "$(IN ip -d link show lbv0 | grep -o 'prog/xdp id [0-9]*')" = "$prog" ]; then
+		pass "a resized table is refused with what to do; the running data plane is untouched"
+	else fail "resized table refused" "rc=$rc $out"; fi
+	write_cfg generic 1
+	bpftool map update pinned "/sys/fs/bpf/mplb/$NS/lb_layout" key 0 0 0 0 value 99 0 0 0
+	out=$(nsenter --net=/var/run/netns/"$NS" "$MPLB" lb run -c "$T_TMP/lb.ini" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && grep -q "layout version 99, this mplb uses 1" <<<"$out"; then
+		pass "pins of another layout version are refused with what to do"
+	else fail "layout version refused" "rc=$rc $out"; fi
+	bpftool map update pinned "/sys/fs/bpf/mplb/$NS/lb_layout" key 0 0 0 0 value 1 0 0 0
+	# A map this version adds (here: one removed by hand) is created; the others keep their state.
+	rm "/sys/fs/bpf/mplb/$NS/token_hold"
+	before=$(stat_of ring)
+	if start_lb && [ -e "/sys/fs/bpf/mplb/$NS/token_hold" ] && [ "$(stat_of ring)" -ge "$before" ] &&
+		grep -q "took over" "$T_TMP/lb.out"; then
+		pass "a map missing from the pins is created, the rest taken over (counters kept: $before)"
+	else fail "missing map created" "$(tail -3 "$T_TMP/lb.out")"; fi
+	nsenter --net=/var/run/netns/"$NS" "$MPLB" lb stop -n "$NS" >/dev/null 2>&1
+else fail "layout checks" "could not start: $(tail -2 "$T_TMP/lb.out")"; fi
+
 out=$("$MPLB" lb stop -n "$NS" 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -q "no balancer named" <<<"$out"; then pass "lb stop of nothing: names the problem"
 else fail "lb stop of nothing" "rc=$rc $out"; fi
