@@ -16,7 +16,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS     := libbpf libmnl libcrypto libpcap jansson inih libsystemd
+PKGS     := libbpf libmnl libcrypto libpcap jansson inih libsystemd libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -49,10 +49,14 @@ FUZZ_SRCS  := $(wildcard lib/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst lib/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_RUNS  ?= 1000000
 
-.PHONY: all deps check demo fuzz bench scaleout clean unit format
+.PHONY: all deps check demo fuzz bench scaleout clean unit format man install deb
 # Keep BPF objects and skeletons: they are intermediate files of pattern rules.
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(BUILD)/vmlinux.h
-all: $(BUILD)/mplb $(UNIT_BINS) $(UNIT_SAN) $(FUZZ_BINS)
+# Man pages: <component>/*.8.scd and lib/mplb.conf.5.scd, through scdoc.
+MAN_SRCS   := $(wildcard cli/*.scd $(foreach c,$(COMPONENTS) lib,$(c)/*.scd))
+MAN_PAGES  := $(patsubst %.scd,$(BUILD)/man/%,$(notdir $(MAN_SRCS)))
+
+all: $(BUILD)/mplb $(UNIT_BINS) $(UNIT_SAN) $(FUZZ_BINS) $(MAN_PAGES)
 
 deps:
 	@bash scripts/deps.sh
@@ -119,6 +123,48 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/bench.sh
+
+define man_rule
+$(BUILD)/man/$(notdir $(basename $(1))): $(1)
+	@mkdir -p $$(@D)
+	scdoc < $$< > $$@.tmp && mv $$@.tmp $$@
+endef
+$(foreach m,$(MAN_SRCS),$(eval $(call man_rule,$(m))))
+
+man: $(MAN_PAGES)
+
+# make install [PREFIX=/usr/local] [DESTDIR=] : the binary, man pages, systemd
+# units, example configs in /etc/mplb, bash completion.
+PREFIX        ?= /usr/local
+SBINDIR       ?= $(PREFIX)/sbin
+MANDIR        ?= $(PREFIX)/share/man
+SYSCONFDIR    ?= /etc
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR        ?= $(PREFIX)/share/doc/mplb
+install: $(BUILD)/mplb $(MAN_PAGES)
+	install -D -m 0755 $(BUILD)/mplb $(DESTDIR)$(SBINDIR)/mplb
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(SYSCONFDIR)/mplb
+	for c in lb server client advert; do \
+	  install -m 0644 $$c/examples/$$c.ini $(DESTDIR)$(SYSCONFDIR)/mplb/$$c.ini.example; done
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in dist/systemd/*.service; do \
+	  sed 's|/usr/sbin/mplb|$(SBINDIR)/mplb|g; s|/etc/mplb|$(SYSCONFDIR)/mplb|g' $$u \
+	    > $(DESTDIR)$(UNITDIR)/$$(basename $$u); chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	install -D -m 0644 dist/bash-completion/mplb $(DESTDIR)$(COMPLETIONDIR)/mplb
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# make deb: a Debian package through dpkg-buildpackage, built from a copy of
+# the tree in build/deb (the results land beside it, not outside the tree).
+deb: deps
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/mplb
+	git ls-files -z | xargs -0 cp --parents -t $(BUILD)/deb/mplb
+	cd $(BUILD)/deb/mplb && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
 
 # The LB tier in the lab, measured: docs/scale-out-measured.md (SCALEOUT_RUNS runs per cell).
 SCALEOUT_RUNS ?= 3

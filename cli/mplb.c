@@ -12,8 +12,9 @@
 #include "server/server.h"
 #include "sysmounts.h"
 #include "util.h"
+#include "version.h"
 
-#define MPLB_VERSION "0.1.0"
+
 
 struct subcommand {
 	const char *name;

@@ -194,6 +194,14 @@ static int handle_lb(struct parse_ctx *ctx, const char *section, const char *nam
 		else
 			BAD("want keep (the data plane outlives the process: restarts lose nothing) or "
 			    "detach");
+	} else if (!strcmp(name, "metrics")) {
+		socklen_t sl;
+		if (!strcmp(value, "off"))
+			cfg->has_metrics = false;
+		else if (parse_sockaddr(value, true, &cfg->metrics, &sl))
+			BAD("want off, or ADDR:PORT for Prometheus to scrape (/metrics), e.g. 127.0.0.1:9642");
+		else
+			cfg->has_metrics = true;
 	} else if (!strcmp(name, "announce_table")) {
 		if (cfg_parse_u32(value, 0, 0xfffffffeu, &cfg->announce_table) ||
 		    (cfg->announce_table >= 253 && cfg->announce_table <= 255))

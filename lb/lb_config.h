@@ -69,6 +69,9 @@ struct lb_cfg {
 	/* Routing table where the balancer keeps a route per VIP while it can
 	 * forward, for BIRD/FRR to announce (0 = off). */
 	uint32_t announce_table;
+	/* Prometheus /metrics on this address ([lb] metrics = ADDR:PORT; off by default). */
+	struct sockaddr_storage metrics;
+	bool has_metrics;
 	/* [sync]: where agents push tokens (lb_sync.h), the master key, policy. */
 #define LB_CFG_MAX_SYNCS 4
 	struct sockaddr_storage syncs[LB_CFG_MAX_SYNCS];

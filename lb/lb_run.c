@@ -40,6 +40,7 @@
 #include "lb_announce.h"
 #include "lb_config.h"
 #include "lb_health.h"
+#include "lb_metrics.h"
 #include "lb_runtime.h"
 #include "lb_sync.h"
 #include "sysmounts.h"
@@ -240,6 +241,7 @@ struct run_ctx {
 	char verdict[160];
 	bool drained, announced;
 	struct lb_sync *sync;
+	struct lb_metrics *metrics;
 };
 
 static void publish(struct run_ctx *c)
@@ -265,6 +267,7 @@ static void reconcile_announce(struct run_ctx *c)
 		       c->rt->cfg.announce_table);
 		fflush(stdout);
 		c->announced = want;
+		lb_metrics_set_announced(c->metrics, want);
 		publish(c);
 	}
 }
@@ -411,6 +414,11 @@ int lb_run(const char *path, const char *name)
 	c.sync = lb_sync_open(cfg, rt);
 	if (cfg->n_syncs && !c.sync)
 		goto out_close;
+	c.metrics = lb_metrics_start(cfg, rt);
+	if (cfg->has_metrics && !c.metrics) {
+		lb_sync_close(c.sync);
+		goto out_close;
+	}
 	publish(&c);
 	health = lb_health_new(cfg);
 	if (health && rt->reused) {
@@ -438,6 +446,7 @@ int lb_run(const char *path, const char *name)
 			reload(&c, next, name, &health);
 		}
 	}
+	lb_metrics_stop(c.metrics); /* before the maps it reads go */
 	lb_sync_close(c.sync);
 	c.sync = NULL;
 	lb_health_free(health);

@@ -7,7 +7,7 @@ PKGS=(
   # build
   make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
   # userspace libraries (see README "Libraries")
-  libmnl-dev libssl-dev libpcap-dev libjansson-dev libcmocka-dev libinih-dev libsystemd-dev
+  libmnl-dev libssl-dev libpcap-dev libjansson-dev libcmocka-dev libinih-dev libsystemd-dev libmicrohttpd-dev
   # BGP and BFD in the lab (the LB tier)
   bird2
   # fuzzing and sanitizers (clang's runtime: libFuzzer, ASan, UBSan)
@@ -16,6 +16,8 @@ PKGS=(
   iproute2 ethtool nftables tcpdump tshark iputils-ping procps xxd util-linux
   # benchmark plots
   gnuplot-nox python3
+  # operations: man pages, the Debian package, Prometheus' promtool (tests), systemd-analyze
+  scdoc debhelper dpkg-dev fakeroot lintian prometheus systemd
 )
 
 missing=()

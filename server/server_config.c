@@ -215,6 +215,14 @@ static int handle_server(struct parse_ctx *ctx, const char *section, const char 
 		if (cfg_parse_u32(value, 0, 65535, &x))
 			BAD("want 0 (off) or a port");
 		cfg->health_port = (uint16_t)x;
+	} else if (!strcmp(name, "metrics")) {
+		socklen_t sl;
+		if (!strcmp(value, "off"))
+			cfg->has_metrics = false;
+		else if (parse_sockaddr(value, true, &cfg->metrics, &sl))
+			BAD("want off, or ADDR:PORT for Prometheus to scrape (/metrics), e.g. 127.0.0.1:9643");
+		else
+			cfg->has_metrics = true;
 	} else if (!strcmp(name, "health_address")) {
 		if (srv_addr_parse(value, &cfg->health_addr))
 			BAD("not an IPv4 or IPv6 address");

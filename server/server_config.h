@@ -78,6 +78,9 @@ struct srv_cfg {
 	uint8_t sync_key[32];
 	bool has_sync_key;
 	uint32_t sync_refresh_ms; /* full snapshot period [5000] */
+	/* Prometheus /metrics ([server] metrics = ADDR:PORT; off by default). */
+	struct sockaddr_storage metrics;
+	bool has_metrics;
 };
 
 /*

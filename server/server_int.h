@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "server_bpf.h"
 #include "server_config.h"
+#include "server_metrics.h"
 #include "server_sync.h"
 #include "server_sys.h"
 
@@ -81,6 +82,7 @@ struct agent {
 	char warnings[8][256];
 	int n_warnings;
 	struct srv_sync *sync; /* token sync to the LB hosts ([sync]), or NULL */
+	struct srv_metrics *metrics; /* [server] metrics, or NULL */
 	/* Records of a previous run left in the journal (an endpoint still in use). */
 	struct journal_record kept[16];
 	int n_kept;

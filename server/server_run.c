@@ -874,6 +874,9 @@ int srv_run(const char *cfg_path)
 			else
 				a->pm_events = true;
 		}
+	a->metrics = srv_metrics_start(a);
+	if (a->cfg.has_metrics && !a->metrics)
+		goto out_teardown;
 	srv_health_evaluate(a);
 	summary(a);
 	for (;;) {
@@ -920,6 +923,8 @@ int srv_run(const char *cfg_path)
 	say(true, "%s: stopping, undoing every change", a->cfg.name);
 	rc = 0;
 out_teardown:
+	srv_metrics_stop(a->metrics); /* before the maps it reads */
+	a->metrics = NULL;
 	srv_sync_close(a->sync);
 	a->sync = NULL;
 	if (a->health_fd >= 0)
