@@ -3,7 +3,7 @@
 #   make            build everything into build/
 #   make check      install missing Debian packages, build, run every test
 #   make demo       install missing Debian packages, build, run the lab demo
-#   make fuzz       run the option-codec fuzzer (FUZZ_RUNS executions)
+#   make fuzz       the option-codec fuzzer (FUZZ_RUNS runs) and the config loaders' (CFG_FUZZ_RUNS)
 #   make bench      benchmarks (not tests)
 #   make scaleout   the LB tier measured in the lab (docs/scale-out-measured.md)
 
@@ -23,7 +23,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib -I. -I$(BUILD) $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -lelf -lz
+LDLIBS   += $(PKG_LIBS) -lelf -lz -lm
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Components: each folder holds its sources; tests/ beside them is not linked in.
@@ -56,7 +56,7 @@ FUZZ_RUNS  ?= 1000000
 MAN_SRCS   := $(wildcard cli/*.scd $(foreach c,$(COMPONENTS) lib,$(c)/*.scd))
 MAN_PAGES  := $(patsubst %.scd,$(BUILD)/man/%,$(notdir $(MAN_SRCS)))
 
-all: $(BUILD)/mplb $(UNIT_BINS) $(UNIT_SAN) $(FUZZ_BINS) $(MAN_PAGES)
+all: $(BUILD)/mplb $(UNIT_BINS) $(UNIT_SAN) $(FUZZ_BINS) $(CFG_FUZZ_BINS) $(MAN_PAGES)
 
 deps:
 	@bash scripts/deps.sh
@@ -90,12 +90,12 @@ $(BUILD)/mplb: $(CMD_OBJS) $(BUILD)/libmplb.a
 # A unit test links the library and, for component tests, that component's
 # objects (minus the CLI entry point).
 define unit_rule
-$(BUILD)/tests/$(notdir $(basename $(1))): $(1) $(filter-out $(BUILD)/obj/cli/%,$(filter $(BUILD)/obj/$(firstword $(subst /, ,$(1)))/%,$(CMD_OBJS))) $(BUILD)/libmplb.a
+$(BUILD)/tests/$(notdir $(basename $(1))): $(1) $(wildcard $(dir $(1))*.h) $(filter-out $(BUILD)/obj/cli/%,$(filter $(BUILD)/obj/$(firstword $(subst /, ,$(1)))/%,$(CMD_OBJS))) $(BUILD)/libmplb.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS) -lcmocka
-$(BUILD)/tests-san/$(notdir $(basename $(1))): $(1) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(LIB_SRCS)) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(filter-out cli/%,$(filter $(firstword $(subst /, ,$(1)))/%,$(CMD_SRCS))))
+	$$(CC) $$(CFLAGS) -o $$@ $$(filter-out %.h,$$^) $$(LDLIBS) -lcmocka
+$(BUILD)/tests-san/$(notdir $(basename $(1))): $(1) $(wildcard $(dir $(1))*.h) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(LIB_SRCS)) $(patsubst %.c,$(BUILD)/obj-san/%.o,$(filter-out cli/%,$(filter $(firstword $(subst /, ,$(1)))/%,$(CMD_SRCS))))
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $$(SAN) -o $$@ $$^ $$(LDLIBS) -lcmocka
+	$$(CC) $$(CFLAGS) $$(SAN) -o $$@ $$(filter-out %.h,$$^) $$(LDLIBS) -lcmocka
 endef
 $(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
 
@@ -105,6 +105,19 @@ $(BUILD)/fuzz/%: lib/fuzz/%.c $(FUZZ_DEPS) $(wildcard lib/*.h include/mplb/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ $< $(FUZZ_DEPS) -lcrypto
+
+# Config loader fuzzers: <c>/tests/fuzz_<c>_config.c over the component's
+# and the library's sources, built by clang with libFuzzer, ASan and UBSan.
+CFG_FUZZ   := lb server client advert
+CFG_FUZZ_BINS := $(foreach c,$(CFG_FUZZ),$(BUILD)/fuzz/fuzz_$(c)_config)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib -I. -I$(BUILD) $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+define cfg_fuzz_rule
+$(BUILD)/fuzz/fuzz_$(1)_config: $(1)/tests/fuzz_$(1)_config.c $(wildcard $(1)/*.c) $(LIB_SRCS) $(BPF_SKELS)
+	@mkdir -p $$(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $$@ $(1)/tests/fuzz_$(1)_config.c $(wildcard $(1)/*.c) $(LIB_SRCS) $(LDLIBS)
+endef
+$(foreach c,$(CFG_FUZZ),$(eval $(call cfg_fuzz_rule,$(c))))
 
 unit: $(UNIT_BINS) $(UNIT_SAN)
 
@@ -116,9 +129,12 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/mplb
 	@bash scripts/demo.sh
 
+CFG_FUZZ_RUNS ?= 1000000
 fuzz: deps
-	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory $(FUZZ_BINS) $(CFG_FUZZ_BINS)
 	@bash tests/fuzz.sh $(FUZZ_RUNS)
+	@for c in $(CFG_FUZZ); do MPLB_FUZZ_BIN=$(BUILD)/fuzz/fuzz_$${c}_config MPLB_FUZZ_CORPUS=$$c/examples \
+	  bash tests/fuzz.sh $(CFG_FUZZ_RUNS) || exit 1; done
 
 bench: deps
 	@$(MAKE) --no-print-directory all

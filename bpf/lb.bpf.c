@@ -4,9 +4,10 @@
  * backend. The program reads as a sequence of stages (Katran style); each
  * returns an XDP action, or FURTHER_PROCESSING to go on:
  *
- *   parse_l3      Ethernet (+802.1Q), IPv4 (options skipped by ihl,
- *                 fragments flagged), IPv6 (extension headers: passed)
- *   lookup_vip    (address, port, proto); IPv4 fragments use the
+ *   parse_l3      Ethernet (+802.1Q, QinQ), IPv4 (options skipped by ihl,
+ *                 fragments flagged), IPv6 (extension headers walked,
+ *                 fragments flagged)
+ *   lookup_vip    (address, port, proto); fragments use the
  *                 (address, proto) fragment entry, since a non-first
  *                 fragment has no port
  *   parse_l4      TCP/UDP header, TCP options (timestamps, MPTCP)
@@ -73,6 +74,53 @@ __noinline __u32 lb_token_of_key(__u64 key)
 	return sha256_min_token(key);
 }
 
+static __always_inline bool is_ipv6_ext(__u8 nh)
+{
+	return nh == IPV6_NH_HOPOPTS || nh == IPV6_NH_ROUTING || nh == IPV6_NH_FRAGMENT ||
+	       nh == IPV6_NH_DSTOPTS;
+}
+
+/*
+ * IPv6 extension headers, at most IPV6_EXT_MAX of them: hop-by-hop, routing,
+ * destination options, fragment. A routing header with segments left means
+ * the VIP is not the final destination: the kernel decides (passed). A
+ * fragment, first or not, is balanced on (src, dst, proto) as IPv4
+ * fragments are, so all its pieces reach one backend. Anything longer or
+ * cut short is passed, counted.
+ */
+static __always_inline int walk_ipv6_ext(void *data, void *data_end, struct packet_desc *pkt,
+					 __u8 *nh, __u64 bytes)
+{
+	__u32 off = pkt->l4_off;
+
+#pragma clang loop unroll(full)
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		__u8 *e;
+
+		if (!is_ipv6_ext(*nh))
+			break;
+		e = data + (off & PKT_OFFSET_MASK);
+		if ((void *)(e + 8) > data_end)
+			return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
+		if (*nh == IPV6_NH_FRAGMENT) {
+			__u16 fo = ((__u16)e[2] << 8) | e[3];
+			if (fo & (IPV6_FRAG_OFFSET | IPV6_FRAG_MF))
+				pkt->is_fragment = 1;
+			off += 8;
+		} else {
+			if (*nh == IPV6_NH_ROUTING && e[3])
+				return verdict(XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, bytes);
+			off += ((__u32)e[1] + 1) * 8;
+		}
+		*nh = e[0];
+	}
+	if (is_ipv6_ext(*nh))
+		return verdict(XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, bytes);
+	count(LB_STAT_EV_IPV6_EXT_HDR, bytes);
+	pkt->l4_off = off;
+	return FURTHER_PROCESSING;
+}
+
 static __always_inline int parse_l3(struct xdp_md *ctx, struct packet_desc *pkt,
 				    __u64 bytes)
 {
@@ -109,10 +157,12 @@ static __always_inline int parse_l3(struct xdp_md *ctx, struct packet_desc *pkt,
 		if ((void *)(ip6h + 1) > data_end)
 			return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
 		nh = ip6h->nexthdr;
-		if (nh == IPV6_NH_HOPOPTS || nh == IPV6_NH_ROUTING ||
-		    nh == IPV6_NH_FRAGMENT || nh == IPV6_NH_DSTOPTS)
-			return verdict(XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, bytes);
 		pkt->l4_off = pkt->l2_len + IPV6_HDR_LEN;
+		if (is_ipv6_ext(nh)) {
+			int rc = walk_ipv6_ext(data, data_end, pkt, &nh, bytes);
+			if (rc != FURTHER_PROCESSING)
+				return rc;
+		}
 		pkt->tos = (bpf_ntohs(*(__u16 *)ip6h) >> 4) & 0xff;
 		pkt->flow.family = MPLB_FAMILY_V6;
 		pkt->flow.proto = nh;
@@ -150,7 +200,8 @@ static __always_inline int lookup_vip(struct xdp_md *ctx, struct packet_desc *pk
 		*meta = bpf_map_lookup_elem(&vip_map, &key);
 		if (!*meta)
 			return verdict(XDP_PASS, LB_STAT_PASS_FRAG_NOT_VIP, bytes);
-		count(LB_STAT_EV_IPV4_FRAGMENT, bytes);
+		count(pkt->flow.family == MPLB_FAMILY_V6 ? LB_STAT_EV_IPV6_FRAGMENT
+							 : LB_STAT_EV_IPV4_FRAGMENT, bytes);
 		return FURTHER_PROCESSING;
 	}
 	ports = data + (pkt->l4_off & PKT_OFFSET_MASK);

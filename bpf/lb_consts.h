@@ -29,7 +29,10 @@
 #define IPPROTO_IPV6_ 41  /* IPv6-in-IPv6 next header */
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
-/* IPv6 extension headers the balancer does not walk (packets are passed). */
+/* IPv6 extension headers the balancer walks (at most IPV6_EXT_MAX). */
+#define IPV6_EXT_MAX 4
+#define IPV6_FRAG_OFFSET 0xfff8 /* fragment header: offset bits */
+#define IPV6_FRAG_MF 0x0001
 #define IPV6_NH_HOPOPTS 0
 #define IPV6_NH_ROUTING 43
 #define IPV6_NH_FRAGMENT 44

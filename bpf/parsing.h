@@ -42,10 +42,10 @@ struct packet_desc {
 	struct flow_key flow;
 	struct tcp_opt_state opts;
 	__u32 l4_off;  /* from the frame start */
-	__u16 l2_len;  /* 14, or 18 with an 802.1Q/802.1ad tag */
+	__u16 l2_len;  /* 14, 18 with an 802.1Q/802.1ad tag, 22 with two */
 	__u8 tcp_flags;
 	__u8 tos;      /* IPv4 TOS / IPv6 traffic class, copied to the outer header */
-	__u8 is_fragment; /* IPv4 fragment, first or not: L4 is not parsed */
+	__u8 is_fragment; /* IPv4 or IPv6 fragment, first or not: L4 is not parsed */
 	__u8 has_ip_options;
 	__u8 pad[2];
 };
@@ -61,7 +61,7 @@ static __always_inline __u64 be64_at(const __u8 *p)
 	return ((__u64)be32_at(p) << 32) | be32_at(p + 4);
 }
 
-/* Ethernet with at most one 802.1Q/802.1ad tag; returns the network-order EtherType. */
+/* Ethernet with up to two 802.1Q/802.1ad tags (QinQ); returns the network-order EtherType. */
 static __always_inline int parse_ethhdr(struct hdr_cursor *c, void *data_end,
 					__u16 *proto_be)
 {
@@ -71,9 +71,12 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c, void *data_end,
 		return -1;
 	c->pos = eth + 1;
 	*proto_be = eth->h_proto;
-	if (*proto_be == BE_ETH_P_8021Q || *proto_be == BE_ETH_P_8021AD) {
+#pragma clang loop unroll(full)
+	for (int i = 0; i < 2; i++) {
 		struct vlan_hdr *vh = c->pos;
 
+		if (*proto_be != BE_ETH_P_8021Q && *proto_be != BE_ETH_P_8021AD)
+			break;
 		if ((void *)(vh + 1) > data_end)
 			return -1;
 		c->pos = vh + 1;

@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,5 +281,25 @@ void lab_cleanup_agents(const char *name, char **netns, int n)
 		}
 		snprintf(path, sizeof(path), "%s/server-%s", LAB_BPFFS_ROOT, netns[i]);
 		remove_pins(path);
+	}
+	/*
+	 * An agent whose namespace is already gone (deleted, or its host died)
+	 * left its files, and there is nothing in a namespace to undo any more:
+	 * everything it changed died with it, but for its pins on the host's
+	 * bpffs and its files in /run/mplb.
+	 */
+	glob_t g;
+	char pat[300];
+	snprintf(pat, sizeof(pat), "%s/server-%s-b*", AGENT_RUN_DIR, name);
+	if (glob(pat, 0, NULL, &g) == 0) {
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			unlink(g.gl_pathv[k]);
+		globfree(&g);
+	}
+	snprintf(pat, sizeof(pat), "%s/server-%s-b*", LAB_BPFFS_ROOT, name);
+	if (glob(pat, GLOB_ONLYDIR, NULL, &g) == 0) {
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			remove_pins(g.gl_pathv[k]);
+		globfree(&g);
 	}
 }

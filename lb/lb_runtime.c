@@ -266,14 +266,14 @@ static int desired_vip_entries(const struct lb_cfg *cfg, struct vip_key *keys,
 			metas[n++] = jm;
 		}
 		/*
-		 * IPv4 fragments of (address, proto) follow the first VIP
+		 * Fragments of (address, proto) follow the first VIP
 		 * declared on it: a non-first fragment has no port to tell.
 		 */
 		for (int j = 0; j < i; j++)
 			if (cfg->vips[j].proto == v->proto && cfg->vips[j].family == v->family &&
 			    !memcmp(cfg->vips[j].addr, v->addr, 16))
 				frag_done = true;
-		if (!frag_done && v->family == MPLB_FAMILY_V4) {
+		if (!frag_done) {
 			struct vip_meta fm = m;
 			fm.flags = VIP_F_FRAG_ENTRY;
 			if (n >= cap)

@@ -109,6 +109,12 @@ int journal_read(const char *path, struct journal_record *recs, int cap)
 		size_t len = strlen(line);
 		lineno++;
 		if (lineno == 1) {
+			/* Torn inside the header: the agent died creating the journal,
+			 * before any change. Nothing to undo. */
+			if (line[len ? len - 1 : 0] != '\n' && !strncmp(line, JOURNAL_HEADER, len)) {
+				fclose(f);
+				return 0;
+			}
 			if (strncmp(line, JOURNAL_HEADER, strlen(JOURNAL_HEADER))) {
 				mplb_err("server: %s is not an mplb server journal", path);
 				fclose(f);

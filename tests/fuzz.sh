@@ -13,14 +13,15 @@ if [ ! -x "$bin" ]; then
 	exit 1
 fi
 mkdir -p "$T_TMP/corpus" "$T_TMP/artifacts"
-cp "$MPLB_ROOT"/lib/fuzz/corpus/* "$T_TMP/corpus/"
+cp "${MPLB_FUZZ_CORPUS:-$MPLB_ROOT/lib/fuzz/corpus}"/* "$T_TMP/corpus/"
 t0=$(date +%s.%N)
-if "$bin" -runs="$runs" -max_total_time="$max_time" -artifact_prefix="$T_TMP/artifacts/" \
+# The targets' own messages (config errors) are noise here: close their stdout and stderr.
+if "$bin" -runs="$runs" -max_total_time="$max_time" -artifact_prefix="$T_TMP/artifacts/" -close_fd_mask=3 \
 	"$T_TMP/corpus" >"$T_TMP/log" 2>&1; then rc=0; else rc=$?; fi
 t1=$(date +%s.%N)
 done_line=$(grep -E '^Done [0-9]+ runs' "$T_TMP/log" | tail -1)
 if [ "$rc" -eq 0 ] && [ -n "$done_line" ]; then
-	pass "fuzz: $done_line (wall $(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s)"
+	pass "fuzz $(basename "$bin"): $done_line (wall $(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s)"
 else
 	grep -E 'ERROR|oracle|!=|SUMMARY|Test unit written' "$T_TMP/log" | head -10 >&2
 	for a in "$T_TMP"/artifacts/*; do

@@ -188,6 +188,8 @@ struct lb_counter {
 	X(EV_TCPOPT_MALFORMED, "tcpopt_malformed", "event")                  \
 	X(EV_IPV4_OPTIONS, "ipv4_options", "event")                          \
 	X(EV_IPV4_FRAGMENT, "ipv4_fragment", "event")                        \
+	X(EV_IPV6_FRAGMENT, "ipv6_fragment", "event")                        \
+	X(EV_IPV6_EXT_HDR, "ipv6_ext_hdr_walked", "event")                   \
 	X(EV_STALE_BACKEND, "stale_backend", "event")                        \
 	X(PASS_NOT_IP, "not_ip", "pass")                                     \
 	X(PASS_NOT_VIP, "not_vip", "pass")                                   \

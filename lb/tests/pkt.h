@@ -34,6 +34,13 @@ struct pkt_spec {
 	bool l4_absent;        /* non-first fragment: payload only, no L4 header */
 	size_t truncate;       /* cut this many bytes off the end */
 	uint32_t seq, ack;
+	uint16_t vlan2, vlan3; /* more tags: QinQ (outer 802.1ad, then 802.1Q), or three */
+	const uint8_t *ext6;   /* IPv6 extension headers, raw, between IPv6 and L4 */
+	size_t ext6_len;
+	uint8_t ext6_first;    /* the IPv6 next header that starts the chain */
+	int ihl_words;         /* IPv4 IHL override (0 = from ipopt_len) */
+	const uint8_t *raw;    /* a frame given as bytes: everything above is ignored */
+	size_t raw_len;
 };
 
 static const uint8_t PKT_SRC_MAC[6] = {0x02, 0xcc, 0, 0, 0, 0x01};
@@ -71,12 +78,26 @@ static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *out)
 	uint8_t saddr[16] = {0}, daddr[16] = {0};
 	int alen = s->family == 6 ? 16 : 4;
 
+	memset(out, 0, PKT_MAX);
+	if (s->raw) {
+		memcpy(out, s->raw, s->raw_len);
+		return s->raw_len;
+	}
 	inet_pton(s->family == 6 ? AF_INET6 : AF_INET, s->src, saddr);
 	inet_pton(s->family == 6 ? AF_INET6 : AF_INET, s->dst, daddr);
-	memset(out, 0, PKT_MAX);
 	memcpy(out, PKT_DST_MAC, 6);
 	memcpy(out + 6, PKT_SRC_MAC, 6);
 	off = 12;
+	if (s->vlan2) { /* QinQ: the service tag first */
+		put16(out + off, 0x88a8);
+		put16(out + off + 2, s->vlan2);
+		off += 4;
+	}
+	if (s->vlan3) {
+		put16(out + off, 0x8100);
+		put16(out + off + 2, s->vlan3);
+		off += 4;
+	}
 	if (s->vlan) {
 		put16(out + off, 0x8100);
 		put16(out + off + 2, s->vlan);
@@ -126,15 +147,17 @@ static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *out)
 
 	if (s->family == 6) {
 		out[off] = 0x60;
-		put16(out + off + 4, (uint16_t)l4_len);
-		out[off + 6] = s->proto;
+		put16(out + off + 4, (uint16_t)(l4_len + s->ext6_len));
+		out[off + 6] = s->ext6_len ? s->ext6_first : s->proto;
 		out[off + 7] = 64;
 		memcpy(out + off + 8, saddr, 16);
 		memcpy(out + off + 24, daddr, 16);
 		off += 40;
+		memcpy(out + off, s->ext6, s->ext6_len);
+		off += s->ext6_len;
 	} else {
 		size_t ihl = 20 + s->ipopt_len;
-		out[off] = (uint8_t)(0x40 | (ihl / 4));
+		out[off] = (uint8_t)(0x40 | (s->ihl_words ? (size_t)s->ihl_words : ihl / 4));
 		put16(out + off + 2, (uint16_t)(ihl + l4_len));
 		put16(out + off + 4, 0x1234);
 		put16(out + off + 6, s->frag);

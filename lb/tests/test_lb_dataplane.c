@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -29,6 +30,8 @@
 #include "mplb/sha256_min.h"
 #include "mplb/tsecr.h"
 #include "pkt.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define RING 1021 /* small prime ring keeps setup fast */
 #define NVIPS 8
@@ -76,10 +79,11 @@ static void add_vip(int family, const char *addr, uint16_t port, uint8_t proto,
 
 static void add_frag_entry(const char *addr, uint8_t proto, uint32_t vip_num)
 {
-	struct vip_key k = {.port = 0, .proto = proto, .family = 4};
+	int family = strchr(addr, ':') ? 6 : 4;
+	struct vip_key k = {.port = 0, .proto = proto, .family = (__u8)family};
 	struct vip_meta m = {.vip_num = vip_num, .flags = VIP_F_FRAG_ENTRY};
 
-	inet_pton(AF_INET, addr, k.addr);
+	inet_pton(family == 6 ? AF_INET6 : AF_INET, addr, k.addr);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.vip_map), &k, &m, BPF_ANY), 0);
 }
 
@@ -157,6 +161,7 @@ static int setup(void **state)
 	add_vip(4, "10.0.0.6", 80, 6, VIP_HOLD, VIP_F_TOKEN, UNKNOWN_TOKEN_HOLD);
 	add_frag_entry("10.0.0.1", 17, VIP_UDP);
 	add_frag_entry("10.0.0.1", 6, VIP_HASH);
+	add_frag_entry("fd00::3", 6, VIP_TOKEN6);
 	return 0;
 }
 
@@ -658,6 +663,47 @@ static void test_tsecr(void **state)
 	assert_dsr_to(&r, ring_backend(VIP_TSECR, &s));
 }
 
+/*
+ * Forged steering (docs/robustness.md): random TSecr values on random
+ * 5-tuples. A TSecr passes the 8-bit check 1 time in 256 and then names a
+ * random one of 256 ids, of which NBACKENDS exist: it steers 1 packet in
+ * 65536 / NBACKENDS, and a forger reaches a chosen backend no more often
+ * than the ring's 1/N. Measured, with the counts printed.
+ */
+static void test_forged_tsecr(void **state)
+{
+	struct run r;
+	uint8_t opt[12], mac0[6];
+	struct pkt_spec s = {.family = 4, .src = "10.9.9.1", .dst = "10.0.0.4", .dport = 80,
+			     .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
+	const int n = 200000;
+	int on_target = 0, tsecr_path = 0;
+	uint32_t x = 0x9e3779b9;
+
+	(void)state;
+	NEED_ROOT();
+	be_mac(0, mac0);
+	for (int i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		s.sport = (uint16_t)(1024 + (x & 0x7fff));
+		s.tcpopt_len = opt_ts(opt, 1000, x * 2654435761u);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = r.in, .data_out = r.out,
+			    .data_size_out = sizeof(r.out), .repeat = 1);
+		r.in_len = pkt_build(&s, r.in);
+		o.data_size_in = (uint32_t)r.in_len;
+		uint64_t before = stat(LB_STAT_PATH_TSECR);
+		assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xdp_lb), &o), 0);
+		tsecr_path += stat(LB_STAT_PATH_TSECR) != before;
+		on_target += o.retval == XDP_TX && !memcmp(r.out, mac0, 6);
+	}
+	print_message("  forged TSecr: %d of %d steered by TSecr (%.6f; expected %d/65536 = %.6f); "
+		      "%.4f reached the chosen backend 0 (the ring alone: 1/%d = %.4f)\n", tsecr_path, n,
+		      (double)tsecr_path / n, NBACKENDS, NBACKENDS / 65536.0, (double)on_target / n,
+		      NBACKENDS, 1.0 / NBACKENDS);
+	assert_in_range(tsecr_path, 0, 3 * n * NBACKENDS / 65536 + 10);
+	assert_true(fabs((double)on_target / n - 1.0 / NBACKENDS) < 0.02);
+}
+
 static void test_udp_and_fragments(void **state)
 {
 	struct run r;
@@ -859,6 +905,126 @@ static void test_counters_per_vip_backend(void **state)
 	assert_int_equal(percpu_sum(skel->maps.backend_stats, 3) - b0, 1);
 }
 
+/* ---- malformed and unusual input: every fixture, its decision, its counter ---- */
+
+struct odd {
+	const char *desc;
+	struct pkt_spec spec;
+	int action;            /* expected XDP action */
+	enum lb_stat counter;  /* must count this fixture (LB_STAT_MAX: none required) */
+	enum lb_stat never;    /* must not count it (LB_STAT_MAX: none) */
+};
+
+#define V4(dst_, port_) .family = 4, .src = "10.77.0.1", .dst = dst_, .sport = 50001, .dport = port_, .proto = 6
+#define V6(dst_, port_) .family = 6, .src = "fd77::1", .dst = dst_, .sport = 50001, .dport = port_, .proto = 6
+#define OPT(...) .tcpopt = (const uint8_t[]){__VA_ARGS__}, .tcpopt_len = sizeof((const uint8_t[]){__VA_ARGS__})
+#define EXT(first, ...) .ext6_first = first, .ext6 = (const uint8_t[]){__VA_ARGS__}, \
+	.ext6_len = sizeof((const uint8_t[]){__VA_ARGS__})
+#define NONE LB_STAT_MAX
+/* An MP_CAPABLE with both keys at any length, and MP_JOIN SYN bodies. */
+#define MPC(len) 30, len, 0x01, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+#define MPJ(len) 30, len, 0x10, 1, 0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4
+#define HBH(nh) nh, 0, 1, 4, 0, 0, 0, 0   /* 8 bytes: PadN */
+#define DST(nh) nh, 0, 1, 4, 0, 0, 0, 0
+#define RT(nh, left) nh, 0, 4, left, 0, 0, 0, 0
+#define FRAG(nh, off_mf) nh, 0, (off_mf) >> 8, (off_mf) & 0xff, 0, 0, 0, 1
+
+static const uint8_t ARP_FRAME[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0xcc, 0, 0, 0, 1, 0x08, 0x06};
+static const uint8_t ETH_ONLY_V6[14] = {0x02, 0x1b, 0, 0, 0, 1, 0x02, 0xcc, 0, 0, 0, 1, 0x86, 0xdd};
+static const uint8_t ETH_ONLY_V4[14] = {0x02, 0x1b, 0, 0, 0, 1, 0x02, 0xcc, 0, 0, 0, 1, 0x08, 0x00};
+static const uint8_t IPV4_NO_PORTS[34] = {0x02, 0x1b, 0, 0, 0, 1, 0x02, 0xcc, 0, 0, 0, 1, 0x08, 0x00,
+					  0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 77, 0, 1, 10, 0, 0, 1};
+
+static const struct odd odd_inputs[] = {
+	/* TCP options */
+	{"option of length 0", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(8, 0, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"option of length 1", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(8, 1, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"option longer than the option area", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(30, 40, 0, 0)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"kind byte last in the area, no length", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(1, 1, 1, 30)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"data offset past the end of the frame", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .doff_words = 15, OPT(1, 1, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"EOL then garbage: the walk stops at EOL", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(0, 30, 0, 99)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
+	{"40 NOPs: the whole option area", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
+	{"TCP data offset 4 (< 5 words)", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .doff_words = 4}, XDP_DROP, LB_STAT_DROP_MALFORMED_L4, NONE},
+	{"TCP data offset 0", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .doff_words = 0x10}, XDP_DROP, LB_STAT_DROP_MALFORMED_L4, NONE},
+	{"TCP header cut after 10 bytes", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .truncate = 10}, XDP_DROP, LB_STAT_DROP_MALFORMED_L4, NONE},
+	/* MPTCP subtypes at the wrong lengths, on a token VIP */
+	{"MP_CAPABLE ACK of length 18: no key learned", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(MPC(18))}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"MP_CAPABLE ACK of length 21: no key learned", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(MPC(21), 0)}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"MP_CAPABLE ACK of length 25: no key learned", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(MPC(25), 0, 0, 0, 0, 0)}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"MP_CAPABLE of length 12 (the SYN form) on an ACK: no key learned", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(30, 12, 0x01, 0x01, 1, 2, 3, 4, 5, 6, 7, 8)}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"MP_CAPABLE with both keys on a SYN+ACK: never learned", {V4("10.0.0.3", 80), .tcp_flags = 0x12, OPT(MPC(20))}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"MP_CAPABLE with both keys on a SYN: never learned", {V4("10.0.0.3", 80), .tcp_flags = 0x02, OPT(MPC(20))}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"MP_JOIN SYN of length 11: no token, a plain SYN (ring)", {V4("10.0.0.3", 80), .tcp_flags = 0x02, OPT(30, 11, 0x10, 1, 0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TOKEN_MISS},
+	{"MP_JOIN SYN of length 13: no token (ring)", {V4("10.0.0.3", 80), .tcp_flags = 0x02, OPT(MPJ(13), 0)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TOKEN_MISS},
+	{"MP_JOIN of length 16 (SYN-ACK form) on a SYN: no token (ring)", {V4("10.0.0.3", 80), .tcp_flags = 0x02, OPT(MPJ(16), 0, 0, 0, 0)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TOKEN_MISS},
+	{"MP_JOIN of length 24 (third-ACK form) on a SYN: no token (ring)", {V4("10.0.0.3", 80), .tcp_flags = 0x02, OPT(MPJ(24), 0,0,0,0,0,0,0,0,0,0,0,0)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TOKEN_MISS},
+	{"MP_JOIN SYN with SYN+ACK flags: not a join SYN (ring)", {V4("10.0.0.3", 80), .tcp_flags = 0x12, OPT(MPJ(12))}, XDP_TX, NONE, LB_STAT_EV_TOKEN_MISS},
+	{"MPTCP option of length 2: no subtype byte", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(30, 2, 1, 1)}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"MPTCP option of length 3", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(30, 3, 0x00, 1)}, XDP_TX, NONE, LB_STAT_EV_TOKEN_LEARNED},
+	{"DSS of length 4", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(30, 4, 0x20, 0)}, XDP_TX, LB_STAT_PATH_RING, NONE},
+	{"ADD_ADDR of length 2", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(30, 2, 1, 1)}, XDP_TX, LB_STAT_PATH_RING, NONE},
+	{"unknown MPTCP subtype 0xf", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(30, 4, 0xf0, 0)}, XDP_TX, LB_STAT_PATH_RING, NONE},
+	/* Timestamps on a tsecr VIP */
+	{"timestamp option of length 9: no TSecr read", {V4("10.0.0.4", 80), .tcp_flags = 0x10, OPT(8, 9, 1, 2, 3, 4, 5, 6, 7, 1, 1, 1)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_PATH_TSECR},
+	{"timestamp option of length 11", {V4("10.0.0.4", 80), .tcp_flags = 0x10, OPT(8, 11, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1)}, XDP_TX, NONE, LB_STAT_PATH_TSECR},
+	/* IPv4 */
+	{"IPv4 IHL 4 (< 5 words)", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .ihl_words = 4}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	{"IPv4 IHL 15 with 40 bytes of options", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .ipopt = (const uint8_t[40]){1}, .ipopt_len = 40}, XDP_TX, LB_STAT_EV_IPV4_OPTIONS, NONE},
+	{"IPv4 IHL past the frame: ports unreadable", {.raw = IPV4_NO_PORTS, .raw_len = sizeof(IPV4_NO_PORTS)}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	{"IPv4 first fragment (MF) to a TCP VIP: 3-tuple ring", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .frag = 0x2000}, XDP_TX, LB_STAT_PATH_FRAG_RING, NONE},
+	{"IPv4 non-first fragment: 3-tuple ring", {V4("10.0.0.1", 80), .frag = 0x0010, .l4_absent = true, .payload = "xxxxxxxx", .payload_len = 8}, XDP_TX, LB_STAT_PATH_FRAG_RING, NONE},
+	{"IPv4 fragment to an address that is no VIP", {V4("10.0.0.9", 80), .frag = 0x2000}, XDP_PASS, LB_STAT_PASS_FRAG_NOT_VIP, NONE},
+	/* Layer 2 */
+	{"802.1Q tag", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .vlan = 7}, XDP_TX, LB_STAT_PATH_RING, NONE},
+	{"QinQ: 802.1ad then 802.1Q", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .vlan = 7, .vlan2 = 100}, XDP_TX, LB_STAT_PATH_RING, NONE},
+	{"three tags: not IP to us", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .vlan = 7, .vlan2 = 100, .vlan3 = 5}, XDP_PASS, LB_STAT_PASS_NOT_IP, NONE},
+	{"frame cut inside the VLAN tag", {.raw = (const uint8_t[16]){0x02, 0x1b, 0, 0, 0, 1, 0x02, 0xcc, 0, 0, 0, 1, 0x81, 0x00, 0, 7}, .raw_len = 16}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	{"Ethernet header only, IPv6 EtherType", {.raw = ETH_ONLY_V6, .raw_len = sizeof(ETH_ONLY_V6)}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	{"Ethernet header only, IPv4 EtherType", {.raw = ETH_ONLY_V4, .raw_len = sizeof(ETH_ONLY_V4)}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	{"ARP", {.raw = ARP_FRAME, .raw_len = sizeof(ARP_FRAME)}, XDP_PASS, LB_STAT_PASS_NOT_IP, NONE},
+	/* IPv6 extension headers, on the IPv6 token VIP (ring for unknown tokens) */
+	{"IPv6 hop-by-hop then TCP: walked", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(0, HBH(6))}, XDP_TX, LB_STAT_EV_IPV6_EXT_HDR, NONE},
+	{"IPv6 destination options then TCP", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(60, DST(6))}, XDP_TX, LB_STAT_EV_IPV6_EXT_HDR, NONE},
+	{"IPv6 hop-by-hop, destination options, TCP", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(0, HBH(60), DST(6))}, XDP_TX, LB_STAT_PATH_RING, NONE},
+	{"IPv6 routing header, 0 segments left", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(43, RT(6, 0))}, XDP_TX, LB_STAT_EV_IPV6_EXT_HDR, NONE},
+	{"IPv6 routing header, 2 segments left: not the final destination", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(43, RT(6, 2))}, XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, NONE},
+	{"IPv6 first fragment (MF): 3-tuple ring", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(44, FRAG(6, 0x0001))}, XDP_TX, LB_STAT_PATH_FRAG_RING, NONE},
+	{"IPv6 non-first fragment", {V6("fd00::3", 80), .l4_absent = true, .payload = "xxxxxxxx", .payload_len = 8, EXT(44, FRAG(6, 0x0010))}, XDP_TX, LB_STAT_EV_IPV6_FRAGMENT, NONE},
+	{"IPv6 atomic fragment (offset 0, no MF): TCP parsed", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(44, FRAG(6, 0))}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_PATH_FRAG_RING},
+	{"IPv6 five extension headers: more than walked", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(0, HBH(60), DST(60), DST(60), DST(60), DST(6))}, XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, NONE},
+	{"IPv6 frame cut inside an extension header", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(0, HBH(6)), .truncate = 24 + 20}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	{"IPv6 extension header length past the frame", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(0, 6, 200, 1, 4, 0, 0, 0, 0)}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	{"IPv6 ESP: not TCP or UDP", {V6("fd00::3", 80), .tcp_flags = 0x10, EXT(0, HBH(50))}, XDP_PASS, LB_STAT_PASS_NOT_VIP, NONE},
+	{"IPv6 no next header (59)", {.family = 6, .src = "fd77::1", .dst = "fd00::3", .proto = 59}, XDP_PASS, LB_STAT_PASS_NOT_VIP, NONE},
+	{"IPv6 header cut short", {V6("fd00::3", 80), .tcp_flags = 0x10, .truncate = 50}, XDP_PASS, LB_STAT_PASS_MALFORMED_L3, NONE},
+	/* Other protocols and ports */
+	{"ICMP to the VIP", {.family = 4, .src = "10.77.0.1", .dst = "10.0.0.1", .proto = 1, .payload = "icmpdata", .payload_len = 8}, XDP_PASS, LB_STAT_PASS_NOT_VIP, NONE},
+	{"UDP header cut short, to the UDP VIP", {.family = 4, .src = "10.77.0.1", .dst = "10.0.0.1", .sport = 5000, .dport = 53, .proto = 17, .truncate = 4}, XDP_DROP, LB_STAT_DROP_MALFORMED_L4, NONE},
+	{"TCP to the VIP address on another port", {V4("10.0.0.1", 81), .tcp_flags = 0x10}, XDP_PASS, LB_STAT_PASS_NOT_VIP, NONE},
+};
+
+static void test_odd_inputs(void **state)
+{
+	struct run r;
+
+	(void)state;
+	NEED_ROOT();
+	assert_true(ARRAY_LEN(odd_inputs) >= 50);
+	for (size_t i = 0; i < ARRAY_LEN(odd_inputs); i++) {
+		const struct odd *o = &odd_inputs[i];
+		run_pkt(&r, o->desc, &o->spec);
+		if (r.action != o->action)
+			fail_msg("%s: action %d, want %d", o->desc, r.action, o->action);
+		if (o->counter != NONE && delta(&r, o->counter) != 1)
+			fail_msg("%s: counter %d moved by %llu, want 1", o->desc, o->counter,
+				 (unsigned long long)delta(&r, o->counter));
+		if (o->never != NONE && delta(&r, o->never) != 0)
+			fail_msg("%s: counter %d moved, must not", o->desc, o->never);
+		if (r.action == XDP_PASS)
+			assert_passed_untouched(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -872,12 +1038,14 @@ int main(void)
 		cmocka_unit_test(test_token_pushed),
 		cmocka_unit_test(test_token_hold),
 		cmocka_unit_test(test_tsecr),
+		cmocka_unit_test(test_forged_tsecr),
 		cmocka_unit_test(test_udp_and_fragments),
 		cmocka_unit_test(test_ipv4_options),
 		cmocka_unit_test(test_malformed_options),
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_ipip),
 		cmocka_unit_test(test_counters_per_vip_backend),
+		cmocka_unit_test(test_odd_inputs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

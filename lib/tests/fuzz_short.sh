@@ -8,3 +8,10 @@ if [ ! -x "$MPLB_ROOT/build/fuzz/fuzz_mptcp_opt" ]; then
 	exit 0
 fi
 bash "$MPLB_ROOT/tests/fuzz.sh" 20000 30
+# The config loaders of lb, server, client and advert, seeded with their examples.
+for c in lb server client advert; do
+	bin=$MPLB_ROOT/build/fuzz/fuzz_${c}_config
+	if [ -x "$bin" ]; then
+		MPLB_FUZZ_BIN=$bin MPLB_FUZZ_CORPUS=$MPLB_ROOT/$c/examples bash "$MPLB_ROOT/tests/fuzz.sh" 20000 30
+	else skip "fuzz_short $c config" "$bin not built"; fi
+done
