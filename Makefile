@@ -27,7 +27,7 @@ LDLIBS   += $(PKG_LIBS) -lelf -lz -lm
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Components: each folder holds its sources; tests/ beside them is not linked in.
-COMPONENTS := lab probe decode lb server client advert
+COMPONENTS := lab probe decode lb server client advert sim
 LIB_SRCS   := $(wildcard lib/*.c)
 CMD_SRCS   := cli/mplb.c $(foreach c,$(COMPONENTS),$(wildcard $(c)/*.c))
 LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
@@ -47,6 +47,9 @@ UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 UNIT_SAN   := $(patsubst %.c,$(BUILD)/tests-san/%,$(notdir $(UNIT_SRCS)))
 FUZZ_SRCS  := $(wildcard lib/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst lib/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+# Config loader fuzzers (rules below); defined before `all` names them.
+CFG_FUZZ   := lb server client advert
+CFG_FUZZ_BINS := $(foreach c,$(CFG_FUZZ),$(BUILD)/fuzz/fuzz_$(c)_config)
 FUZZ_RUNS  ?= 1000000
 
 .PHONY: all deps check demo fuzz bench scaleout clean unit format man install deb
@@ -108,8 +111,6 @@ $(BUILD)/fuzz/%: lib/fuzz/%.c $(FUZZ_DEPS) $(wildcard lib/*.h include/mplb/*.h)
 
 # Config loader fuzzers: <c>/tests/fuzz_<c>_config.c over the component's
 # and the library's sources, built by clang with libFuzzer, ASan and UBSan.
-CFG_FUZZ   := lb server client advert
-CFG_FUZZ_BINS := $(foreach c,$(CFG_FUZZ),$(BUILD)/fuzz/fuzz_$(c)_config)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib -I. -I$(BUILD) $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 define cfg_fuzz_rule

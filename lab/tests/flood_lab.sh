@@ -25,8 +25,9 @@ scenario() { # NAME LAB-ARGS...
 	timeout 90 "$MPLB" lab up --name "$N" --client-pm mplb --uplinks 2 --uplink-rate 20mbit "$@" >"$T_TMP/up.log" 2>&1 ||
 		{ fail "$name: lab up" "$(tail -2 "$T_TMP/up.log")"; return 1; }
 	"$MPLB" lab uplink --name "$N" c1 2 down >/dev/null
-	# 8 connections of 6 MB over one 20 Mbit/s uplink: ~20 s, on their first subflow only.
-	timeout 120 "$MPLB" lab exec --name "$N" c1 -- "$MPLB" probe -j -n 8 -s 6M --subflows 1 --timeout 30 $V4 \
+	# 8 connections of 10 MB over one 20 Mbit/s uplink: ~25 s on their first subflow only, so
+	# every one still runs when the second uplink comes up (flood up to ~8 s, then 5 s).
+	timeout 120 "$MPLB" lab exec --name "$N" c1 -- "$MPLB" probe -j -n 8 -s 10M --subflows 1 --timeout 30 $V4 \
 		>"$T_TMP/$name.json" 2>"$T_TMP/$name.err" &
 	local ppid=$! mac
 	sleep 1
@@ -42,11 +43,22 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 c = d["connections"]
 print(len(c), sum(x["verified"] for x in c), sum(x["subflows_established"] >= 2 for x in c))
+for x in c:  # why a connection did not join, for the log
+    if x["subflows_established"] < 2:
+        print("# not joined: token %s backend %s transfer %.1f s joins attempted %d failed %d pending %d" % (
+            x["token"], x["backend_id"], x["transfer_s"], x["joins_attempted"], x["join_failures"], x["joins_pending"]),
+            file=sys.stderr)
 PY
 	read -r conns verified joined <"$T_TMP/$name.res"
 	local learned=0 k
 	for k in $(ls -d /sys/fs/bpf/mplb/$N/lb* | xargs -n1 basename); do learned=$((learned + $(counter "$k" token_learned))); done
 	echo "# $name: $verified/$conns verified, $joined of $conns joined after the flood; tokens learned from the wire: $learned"
+	if [ "$joined" != "$conns" ]; then
+		sed 's/^/# /' "$T_TMP/$name.err" | tail -5
+		for k in $(ls -d /sys/fs/bpf/mplb/$N/lb* | xargs -n1 basename); do
+			echo "# $k: token_pushed $(counter "$k" token_pushed) token_held $(counter "$k" token_held) hold_expired $(counter "$k" token_hold_expired)"
+		done
+	fi
 	RES_CONNS=$conns RES_VERIFIED=$verified RES_JOINED=$joined RES_LEARNED=$learned
 }
 
