@@ -58,13 +58,6 @@ static __always_inline void count_in(void *map, __u32 idx, __u64 bytes)
 	}
 }
 
-/* Counted verdict: bump reason and return action. */
-static __always_inline int verdict(int action, __u32 reason, __u64 bytes)
-{
-	count(reason, bytes);
-	return action;
-}
-
 /*
  * Token of an MPTCP key. A global function: verified once, on its own,
  * instead of inline in every path that reaches it.
@@ -73,6 +66,18 @@ __noinline __u32 lb_token_of_key(__u64 key)
 {
 	return sha256_min_token(key);
 }
+
+/* The decision (pick_backend, learn_token), shared with the simulator. */
+#define LB_INLINE static __always_inline
+#define LB_LOOKUP(map, key) bpf_map_lookup_elem(&map, key)
+#define LB_UPDATE(map, key, val, flags) bpf_map_update_elem(&map, key, val, flags)
+#define LB_NOW_NS() bpf_ktime_get_ns()
+#define LB_COUNT(idx, bytes) count(idx, bytes)
+#define LB_RING_SIZE ring_size
+#define LB_MAX_VIPS max_vips
+#define LB_NTOHS(x) bpf_ntohs(x)
+#define LB_TOKEN_OF_KEY(key) lb_token_of_key(key)
+#include "mplb/lb_decide.h"
 
 static __always_inline bool is_ipv6_ext(__u8 nh)
 {
@@ -101,7 +106,7 @@ static __always_inline int walk_ipv6_ext(void *data, void *data_end, struct pack
 			break;
 		e = data + (off & PKT_OFFSET_MASK);
 		if ((void *)(e + 8) > data_end)
-			return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
+			return lb_verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
 		if (*nh == IPV6_NH_FRAGMENT) {
 			__u16 fo = ((__u16)e[2] << 8) | e[3];
 			if (fo & (IPV6_FRAG_OFFSET | IPV6_FRAG_MF))
@@ -109,13 +114,13 @@ static __always_inline int walk_ipv6_ext(void *data, void *data_end, struct pack
 			off += 8;
 		} else {
 			if (*nh == IPV6_NH_ROUTING && e[3])
-				return verdict(XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, bytes);
+				return lb_verdict(XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, bytes);
 			off += ((__u32)e[1] + 1) * 8;
 		}
 		*nh = e[0];
 	}
 	if (is_ipv6_ext(*nh))
-		return verdict(XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, bytes);
+		return lb_verdict(XDP_PASS, LB_STAT_PASS_IPV6_EXT_HDR, bytes);
 	count(LB_STAT_EV_IPV6_EXT_HDR, bytes);
 	pkt->l4_off = off;
 	return FURTHER_PROCESSING;
@@ -130,7 +135,7 @@ static __always_inline int parse_l3(struct xdp_md *ctx, struct packet_desc *pkt,
 	__u16 proto;
 
 	if (parse_ethhdr(&c, data_end, &proto))
-		return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
+		return lb_verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
 	pkt->l2_len = c.pos - data;
 
 	if (proto == BE_ETH_P_IP) {
@@ -138,10 +143,10 @@ static __always_inline int parse_l3(struct xdp_md *ctx, struct packet_desc *pkt,
 		__u32 ihl_bytes;
 
 		if ((void *)(iph + 1) > data_end)
-			return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
+			return lb_verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
 		ihl_bytes = (__u32)iph->ihl * 4;
 		if (ihl_bytes < IPV4_HDR_LEN)
-			return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
+			return lb_verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
 		pkt->has_ip_options = ihl_bytes > IPV4_HDR_LEN;
 		pkt->l4_off = pkt->l2_len + ihl_bytes;
 		pkt->is_fragment = (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)) != 0;
@@ -155,7 +160,7 @@ static __always_inline int parse_l3(struct xdp_md *ctx, struct packet_desc *pkt,
 		__u8 nh;
 
 		if ((void *)(ip6h + 1) > data_end)
-			return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
+			return lb_verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
 		nh = ip6h->nexthdr;
 		pkt->l4_off = pkt->l2_len + IPV6_HDR_LEN;
 		if (is_ipv6_ext(nh)) {
@@ -169,10 +174,10 @@ static __always_inline int parse_l3(struct xdp_md *ctx, struct packet_desc *pkt,
 		__builtin_memcpy(pkt->flow.src, &ip6h->saddr, 16);
 		__builtin_memcpy(pkt->flow.dst, &ip6h->daddr, 16);
 	} else {
-		return verdict(XDP_PASS, LB_STAT_PASS_NOT_IP, bytes);
+		return lb_verdict(XDP_PASS, LB_STAT_PASS_NOT_IP, bytes);
 	}
 	if (pkt->flow.proto != IPPROTO_TCP_ && pkt->flow.proto != IPPROTO_UDP_)
-		return verdict(XDP_PASS, LB_STAT_PASS_NOT_VIP, bytes);
+		return lb_verdict(XDP_PASS, LB_STAT_PASS_NOT_VIP, bytes);
 	return FURTHER_PROCESSING;
 }
 
@@ -199,20 +204,20 @@ static __always_inline int lookup_vip(struct xdp_md *ctx, struct packet_desc *pk
 		key.port = 0;
 		*meta = bpf_map_lookup_elem(&vip_map, &key);
 		if (!*meta)
-			return verdict(XDP_PASS, LB_STAT_PASS_FRAG_NOT_VIP, bytes);
+			return lb_verdict(XDP_PASS, LB_STAT_PASS_FRAG_NOT_VIP, bytes);
 		count(pkt->flow.family == MPLB_FAMILY_V6 ? LB_STAT_EV_IPV6_FRAGMENT
 							 : LB_STAT_EV_IPV4_FRAGMENT, bytes);
 		return FURTHER_PROCESSING;
 	}
 	ports = data + (pkt->l4_off & PKT_OFFSET_MASK);
 	if ((void *)(ports + 2) > data_end)
-		return verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
+		return lb_verdict(XDP_PASS, LB_STAT_PASS_MALFORMED_L3, bytes);
 	pkt->flow.sport = ports[0];
 	pkt->flow.dport = ports[1];
 	key.port = ports[1];
 	*meta = bpf_map_lookup_elem(&vip_map, &key);
 	if (!*meta)
-		return verdict(XDP_PASS, LB_STAT_PASS_NOT_VIP, bytes);
+		return lb_verdict(XDP_PASS, LB_STAT_PASS_NOT_VIP, bytes);
 	return FURTHER_PROCESSING;
 }
 
@@ -232,238 +237,21 @@ static __always_inline int parse_l4(struct xdp_md *ctx, struct packet_desc *pkt,
 		__u32 doff_bytes;
 
 		if ((void *)(th + 1) > data_end)
-			return verdict(XDP_DROP, LB_STAT_DROP_MALFORMED_L4, bytes);
+			return lb_verdict(XDP_DROP, LB_STAT_DROP_MALFORMED_L4, bytes);
 		doff_bytes = (__u32)th->doff * 4;
 		if (doff_bytes < TCP_HDR_LEN)
-			return verdict(XDP_DROP, LB_STAT_DROP_MALFORMED_L4, bytes);
+			return lb_verdict(XDP_DROP, LB_STAT_DROP_MALFORMED_L4, bytes);
 		pkt->tcp_flags = ((__u8 *)th)[13];
 		parse_tcp_options(ctx, pkt, doff_bytes);
 		if (pkt->opts.malformed)
 			count(LB_STAT_EV_TCPOPT_MALFORMED, bytes);
 	} else {
 		if (data + off + UDP_HDR_LEN > data_end)
-			return verdict(XDP_DROP, LB_STAT_DROP_MALFORMED_L4, bytes);
+			return lb_verdict(XDP_DROP, LB_STAT_DROP_MALFORMED_L4, bytes);
 	}
 	return FURTHER_PROCESSING;
 }
 
-static __always_inline bool backend_usable(__u32 id)
-{
-	struct backend *be = bpf_map_lookup_elem(&backends, &id);
-
-	return be && (be->flags & BACKEND_F_PRESENT);
-}
-
-/* The Maglev ring's choice, or MPLB_NO_BACKEND. */
-static __always_inline __u32 ring_pick(const struct vip_meta *meta, __u32 hash)
-{
-	__u32 rs = ring_size, slot, *id;
-
-	if (!rs || meta->vip_num >= max_vips)
-		return MPLB_NO_BACKEND;
-	slot = meta->vip_num * rs + hash % rs;
-	id = bpf_map_lookup_elem(&ch_rings, &slot);
-	return id ? *id : MPLB_NO_BACKEND;
-}
-
-struct decision {
-	__u32 backend_id;
-	__u32 path; /* LB_STAT_PATH_* */
-};
-
-static __always_inline void pin_flow(void *map, const struct flow_key *flow, __u32 id)
-{
-	struct flow_entry fe = {.created_ns = bpf_ktime_get_ns(), .backend_id = id};
-
-	bpf_map_update_elem(map, flow, &fe, BPF_ANY);
-}
-
-/*
- * MP_JOIN SYN on a token VIP. A collided token is dropped rather than sent
- * to one of its backends: the join would fail on the wrong backend anyway,
- * and a drop is counted where a misroute would be silent.
- */
-/* A token's entry decides: FURTHER_PROCESSING with d set, a drop, or 1 (unusable: go on). */
-static __always_inline int use_token_entry(const struct packet_desc *pkt,
-					   const struct token_entry *te, __u32 path,
-					   struct decision *d, __u64 bytes)
-{
-	if (te->flags & TOKEN_F_COLLIDED)
-		return verdict(XDP_DROP, LB_STAT_DROP_TOKEN_COLLIDED, bytes);
-	if (!backend_usable(te->backend_id)) {
-		count(LB_STAT_EV_STALE_BACKEND, bytes);
-		return 1;
-	}
-	d->backend_id = te->backend_id;
-	d->path = path;
-	pin_flow(&join_flows, &pkt->flow, d->backend_id);
-	return FURTHER_PROCESSING;
-}
-
-/*
- * Unknown token under UNKNOWN_TOKEN_HOLD: drop while the token is younger
- * than the hold (its agent's push is on the way; the client retransmits the
- * SYN after its RTO), then fall through to the ring.
- */
-static __always_inline bool hold_unknown(__u32 token, const struct lb_config *cfg, __u64 bytes)
-{
-	__u64 now = bpf_ktime_get_ns(), *first = bpf_map_lookup_elem(&token_hold, &token);
-
-	if (!first) {
-		bpf_map_update_elem(&token_hold, &token, &now, BPF_NOEXIST);
-		return cfg->token_hold_ms != 0;
-	}
-	if (now - *first < (__u64)cfg->token_hold_ms * 1000000)
-		return true;
-	count(LB_STAT_EV_TOKEN_HOLD_EXPIRED, bytes);
-	return false;
-}
-
-static __always_inline int pick_by_token(const struct packet_desc *pkt,
-					 const struct vip_meta *meta,
-					 const struct lb_config *cfg,
-					 struct decision *d, __u64 bytes)
-{
-	__u32 token = pkt->opts.join_token;
-	struct token_entry *te;
-	int rc;
-
-	/* What the owner said first: a pushed token cannot be poisoned by forged ACKs. */
-	te = bpf_map_lookup_elem(&token_sync, &token);
-	if (te) {
-		rc = use_token_entry(pkt, te, LB_STAT_PATH_TOKEN_PUSHED, d, bytes);
-		if (rc != 1)
-			return rc;
-	}
-	te = bpf_map_lookup_elem(&token_map, &token);
-	if (te) {
-		rc = use_token_entry(pkt, te, LB_STAT_PATH_TOKEN_HIT, d, bytes);
-		if (rc != 1)
-			return rc;
-	}
-	count(LB_STAT_EV_TOKEN_MISS, bytes);
-	if (meta->unknown_token == UNKNOWN_TOKEN_DROP)
-		return verdict(XDP_DROP, LB_STAT_DROP_TOKEN_UNKNOWN, bytes);
-	if (meta->unknown_token == UNKNOWN_TOKEN_HOLD && hold_unknown(token, cfg, bytes))
-		return verdict(XDP_DROP, LB_STAT_DROP_TOKEN_HELD, bytes);
-	d->path = LB_STAT_PATH_TOKEN_MISS_RING;
-	return FURTHER_PROCESSING;
-}
-
-static __always_inline int pick_backend(const struct packet_desc *pkt,
-					const struct vip_meta *meta,
-					const struct lb_config *cfg,
-					struct decision *d, __u32 hash,
-					__u64 bytes)
-{
-	bool tcp = pkt->flow.proto == IPPROTO_TCP_ && !pkt->is_fragment;
-	bool syn = tcp && (pkt->tcp_flags & TCP_FLAG_SYN);
-	bool lru = meta->flags & VIP_F_LRU;
-	int action;
-
-	d->path = LB_STAT_PATH_RING;
-	d->backend_id = MPLB_NO_BACKEND;
-
-	/* A join port names its backend: id = port - base. */
-	if (meta->flags & VIP_F_JOIN_ENTRY) {
-		__u32 id = bpf_ntohs(pkt->flow.dport) - meta->join_port_base;
-
-		if (id >= meta->join_port_count || !backend_usable(id))
-			return verdict(XDP_DROP, LB_STAT_DROP_PORT_NO_BACKEND, bytes);
-		d->backend_id = id;
-		d->path = LB_STAT_PATH_PORT;
-		return FURTHER_PROCESSING;
-	}
-	if (pkt->is_fragment) {
-		d->path = LB_STAT_PATH_FRAG_RING;
-		goto ring;
-	}
-	/* Later packets of a join subflow routed by token. */
-	if ((meta->flags & VIP_F_TOKEN) && tcp && !syn) {
-		struct flow_entry *fe = bpf_map_lookup_elem(&join_flows, &pkt->flow);
-
-		if (fe && backend_usable(fe->backend_id)) {
-			d->backend_id = fe->backend_id;
-			d->path = LB_STAT_PATH_FLOW_HIT;
-			return FURTHER_PROCESSING;
-		}
-	}
-	/* The server put its id in TSval; the client echoes it in TSecr. */
-	if ((meta->flags & VIP_F_TSECR) && tcp && !syn && pkt->opts.has_ts) {
-		int id = tsecr_decode(cfg->tsecr_key, pkt->opts.tsecr);
-
-		if (id >= 0 && backend_usable(id)) {
-			d->backend_id = id;
-			d->path = LB_STAT_PATH_TSECR;
-			return FURTHER_PROCESSING;
-		}
-		count(LB_STAT_EV_TSECR_NO_ID, bytes);
-	}
-	if ((meta->flags & VIP_F_TOKEN) && syn && !(pkt->tcp_flags & TCP_FLAG_ACK) &&
-	    pkt->opts.has_join_token) {
-		action = pick_by_token(pkt, meta, cfg, d, bytes);
-		if (action != FURTHER_PROCESSING || d->backend_id != MPLB_NO_BACKEND)
-			return action;
-		goto ring;
-	}
-	if (lru && tcp && !syn) {
-		struct flow_entry *fe = bpf_map_lookup_elem(&conn_lru, &pkt->flow);
-
-		if (fe && backend_usable(fe->backend_id)) {
-			d->backend_id = fe->backend_id;
-			d->path = LB_STAT_PATH_LRU_HIT;
-			return FURTHER_PROCESSING;
-		}
-		count(LB_STAT_EV_LRU_MISS, bytes);
-	}
-ring:
-	d->backend_id = ring_pick(meta, hash);
-	if (d->backend_id == MPLB_NO_BACKEND || !backend_usable(d->backend_id))
-		return verdict(XDP_DROP, LB_STAT_DROP_RING_EMPTY, bytes);
-	if (lru && tcp)
-		pin_flow(&conn_lru, &pkt->flow, d->backend_id);
-	return FURTHER_PROCESSING;
-}
-
-/*
- * The client's MP_CAPABLE ACK (third ACK, or first data) carries the server
- * key; its token is how the server's joins will name this connection.
- * Policy on a token seen on two backends: keep the first backend, mark the
- * entry collided and count it; pick_by_token then drops joins for it.
- */
-static __always_inline void learn_token(const struct packet_desc *pkt,
-					const struct vip_meta *meta, __u32 backend_id,
-					__u64 bytes)
-{
-	struct token_entry *te, fresh = {};
-	__u32 token;
-
-	if (!(meta->flags & VIP_F_TOKEN) || !pkt->opts.has_mpc_keys ||
-	    pkt->flow.proto != IPPROTO_TCP_ || (pkt->tcp_flags & TCP_FLAG_SYN))
-		return;
-	token = lb_token_of_key(pkt->opts.mpc_receiver_key);
-	te = bpf_map_lookup_elem(&token_map, &token);
-	if (!te) {
-		fresh.learned_ns = bpf_ktime_get_ns();
-		fresh.backend_id = backend_id;
-		if (bpf_map_update_elem(&token_map, &token, &fresh, BPF_NOEXIST) == 0) {
-			count(LB_STAT_EV_TOKEN_LEARNED, bytes);
-			return;
-		}
-		/* Lost a race with another CPU: judge against its entry. */
-		te = bpf_map_lookup_elem(&token_map, &token);
-		if (!te)
-			return;
-	}
-	if (te->backend_id == backend_id) {
-		count(LB_STAT_EV_TOKEN_REFRESHED, bytes);
-		return;
-	}
-	te->flags |= TOKEN_F_COLLIDED;
-	if (te->collisions < 0xffff)
-		te->collisions++;
-	count(LB_STAT_EV_TOKEN_COLLISION, bytes);
-}
 
 static __always_inline int forward(struct xdp_md *ctx, const struct packet_desc *pkt,
 				   const struct lb_config *cfg, __u32 backend_id,
@@ -473,25 +261,25 @@ static __always_inline int forward(struct xdp_md *ctx, const struct packet_desc 
 	int action;
 
 	if (!be)
-		return verdict(XDP_DROP, LB_STAT_DROP_RING_EMPTY, bytes);
+		return lb_verdict(XDP_DROP, LB_STAT_DROP_RING_EMPTY, bytes);
 	if (cfg->forwarding == LB_FWD_IPIP) {
 		__u32 inner_len = bytes - pkt->l2_len;
 		__u32 outer = be->family == MPLB_FAMILY_V6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
 
 		if (cfg->max_pkt_size && bytes + outer > cfg->max_pkt_size)
-			return verdict(XDP_DROP, LB_STAT_DROP_TOO_BIG, bytes);
+			return lb_verdict(XDP_DROP, LB_STAT_DROP_TOO_BIG, bytes);
 		if (be->family == MPLB_FAMILY_V6)
 			action = encap_ip6(ctx, pkt, be, cfg, hash, inner_len);
 		else if (pkt->flow.family == MPLB_FAMILY_V4)
 			action = encap_ipip4(ctx, pkt, be, cfg, hash, inner_len);
 		else
-			return verdict(XDP_DROP, LB_STAT_DROP_ENCAP_FAMILY, bytes);
+			return lb_verdict(XDP_DROP, LB_STAT_DROP_ENCAP_FAMILY, bytes);
 		if (action != FURTHER_PROCESSING)
-			return verdict(action, LB_STAT_DROP_ENCAP_FAILED, bytes);
+			return lb_verdict(action, LB_STAT_DROP_ENCAP_FAILED, bytes);
 	} else {
 		action = forward_dsr(ctx, be, cfg);
 		if (action != FURTHER_PROCESSING)
-			return verdict(action, LB_STAT_DROP_ENCAP_FAILED, bytes);
+			return lb_verdict(action, LB_STAT_DROP_ENCAP_FAILED, bytes);
 	}
 	count_in(&backend_stats, backend_id, bytes);
 	if (cfg->xmit == LB_XMIT_REDIRECT) {
@@ -525,7 +313,7 @@ int xdp_lb(struct xdp_md *ctx)
 		return action;
 	cfg = bpf_map_lookup_elem(&config_map, &zero);
 	if (!cfg)
-		return verdict(XDP_DROP, LB_STAT_DROP_NO_CONFIG, bytes);
+		return lb_verdict(XDP_DROP, LB_STAT_DROP_NO_CONFIG, bytes);
 
 	hash = lb_flow_hash(&pkt.flow);
 	action = pick_backend(&pkt, meta, cfg, &d, hash, bytes);

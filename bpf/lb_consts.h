@@ -7,8 +7,7 @@
 #ifndef MPLB_LB_CONSTS_H
 #define MPLB_LB_CONSTS_H
 
-/* Stage functions return an XDP action, or this to let the next stage run. */
-#define FURTHER_PROCESSING -1
+#include "mplb/lb_packet.h" /* FURTHER_PROCESSING, TCP flags, IPPROTO_TCP_ */
 
 /* vmlinux.h carries types, not the uapi #defines. */
 #define ETH_ALEN 6
@@ -27,7 +26,6 @@
 
 #define IPPROTO_IPIP_ 4   /* IPv4 payload (also IPv4-in-IPv6 next header) */
 #define IPPROTO_IPV6_ 41  /* IPv6-in-IPv6 next header */
-#define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 /* IPv6 extension headers the balancer walks (at most IPV6_EXT_MAX). */
 #define IPV6_EXT_MAX 4
@@ -46,11 +44,6 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 
-/* TCP flags byte (offset 13 of the header). */
-#define TCP_FLAG_FIN 0x01
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_RST 0x04
-#define TCP_FLAG_ACK 0x10
 
 /*
  * The option walk calls one subprogram per option; every option takes at

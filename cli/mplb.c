@@ -10,6 +10,7 @@
 #include "lb/lb.h"
 #include "probe/probe.h"
 #include "server/server.h"
+#include "sim/sim.h"
 #include "sysmounts.h"
 #include "util.h"
 #include "version.h"
@@ -31,6 +32,7 @@ static const struct subcommand subcommands[] = {
 	{"decode", cmd_decode, "print the MPTCP options of a pcap/pcapng file"},
 	{"lb", cmd_lb, "XDP load balancer that keeps MPTCP subflows on one backend"},
 	{"server", cmd_server, "backend agent: C bit, announcements, TSecr id, decapsulation"},
+	{"sim", cmd_sim, "simulate strategies at scale on the data plane's own decision code"},
 };
 
 static void usage(FILE *f)

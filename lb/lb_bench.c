@@ -32,7 +32,7 @@
 #include "maglev.h"
 #include "mplb/sha256_min.h"
 #include "mplb/tsecr.h"
-#include "tests/pkt.h"
+#include "pktbuild.h"
 #include "util.h"
 
 #define BENCH_PATHS 10

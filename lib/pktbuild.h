@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hand-built test packets for the balancer fixtures: Ethernet (+802.1Q),
+ * Frames built from a description, for the balancer's fixtures and the
+ * simulator's agreement check (sim/agree.c): Ethernet (+802.1Q, QinQ),
  * IPv4 (options, fragments) or IPv6, TCP (any option bytes) or UDP, with
- * correct IPv4 header and TCP/UDP checksums. Header-only: each test binary
+ * correct IPv4 header and TCP/UDP checksums. Header-only: each binary
  * includes it once.
  */
-#ifndef MPLB_LB_TEST_PKT_H
-#define MPLB_LB_TEST_PKT_H
+#ifndef MPLB_PKTBUILD_H
+#define MPLB_PKTBUILD_H
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -153,7 +154,8 @@ static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *out)
 		memcpy(out + off + 8, saddr, 16);
 		memcpy(out + off + 24, daddr, 16);
 		off += 40;
-		memcpy(out + off, s->ext6, s->ext6_len);
+		if (s->ext6_len)
+			memcpy(out + off, s->ext6, s->ext6_len);
 		off += s->ext6_len;
 	} else {
 		size_t ihl = 20 + s->ipopt_len;
@@ -207,4 +209,4 @@ static inline size_t opt_mpj_syn(uint8_t *p, uint32_t token, uint32_t nonce)
 	return 12;
 }
 
-#endif /* MPLB_LB_TEST_PKT_H */
+#endif /* MPLB_PKTBUILD_H */

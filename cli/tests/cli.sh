@@ -30,6 +30,7 @@ advert run
 advert status
 advert check
 decode
+sim
 lb
 lb run
 lb stats

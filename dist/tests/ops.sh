@@ -14,7 +14,7 @@ if make --no-print-directory install DESTDIR="$D" PREFIX=/usr UNITDIR=/lib/syste
 	missing=""
 	for f in usr/sbin/mplb usr/share/man/man8/mplb.8 usr/share/man/man8/mplb-lb.8 usr/share/man/man8/mplb-server.8 \
 		usr/share/man/man8/mplb-client.8 usr/share/man/man8/mplb-advert.8 usr/share/man/man8/mplb-lab.8 \
-		usr/share/man/man8/mplb-probe.8 usr/share/man/man8/mplb-decode.8 usr/share/man/man5/mplb.conf.5 \
+		usr/share/man/man8/mplb-probe.8 usr/share/man/man8/mplb-decode.8 usr/share/man/man8/mplb-sim.8 usr/share/man/man5/mplb.conf.5 \
 		lib/systemd/system/mplb-lb@.service lib/systemd/system/mplb-server@.service \
 		lib/systemd/system/mplb-client@.service etc/mplb/lb.ini.example etc/mplb/server.ini.example \
 		etc/mplb/client.ini.example etc/mplb/advert.ini.example usr/share/bash-completion/completions/mplb; do

@@ -29,7 +29,7 @@
 #include "mplb/lb_structs.h"
 #include "mplb/sha256_min.h"
 #include "mplb/tsecr.h"
-#include "pkt.h"
+#include "pktbuild.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
