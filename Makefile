@@ -6,6 +6,7 @@
 #   make fuzz       the option-codec fuzzer (FUZZ_RUNS runs) and the config loaders' (CFG_FUZZ_RUNS)
 #   make bench      benchmarks (not tests)
 #   make scaleout   the LB tier measured in the lab (docs/scale-out-measured.md)
+#   make guide      the strategy comparison guide (docs/guide.md, plots in docs/guide/)
 
 # bpftool, ip, tc and sysctl live in sbin, which a user's PATH may lack.
 export PATH := $(PATH):/usr/local/sbin:/usr/sbin:/sbin
@@ -52,7 +53,7 @@ CFG_FUZZ   := lb server client advert
 CFG_FUZZ_BINS := $(foreach c,$(CFG_FUZZ),$(BUILD)/fuzz/fuzz_$(c)_config)
 FUZZ_RUNS  ?= 1000000
 
-.PHONY: all deps check demo fuzz bench scaleout clean unit format man install deb
+.PHONY: all deps check demo fuzz bench scaleout guide clean unit format man install deb
 # Keep BPF objects and skeletons: they are intermediate files of pattern rules.
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(BUILD)/vmlinux.h
 # Man pages: <component>/*.8.scd and lib/mplb.conf.5.scd, through scdoc.
@@ -188,6 +189,11 @@ SCALEOUT_RUNS ?= 3
 scaleout: deps
 	@$(MAKE) --no-print-directory $(BUILD)/mplb
 	@bash scripts/scaleout.sh $(SCALEOUT_RUNS)
+
+# docs/guide.md and docs/guide/*.svg: the strategy comparison (scripts/guide.py).
+guide: deps
+	@$(MAKE) --no-print-directory $(BUILD)/mplb
+	@python3 scripts/guide.py
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -11,6 +11,7 @@
 #    same run, upload (data crosses the LB) and download (DSR: only ACKs do);
 #    BENCH_LAB_REPS repetitions interleaved, medians and their ratio. Also the
 #    kernel-forwarding baseline (--lb kernel) through the same LB host.
+# 3. The simulator: 10^6 connections x 1000 backends, CPU seconds (tables only).
 # Needs root (BPF_PROG_TEST_RUN, namespaces). Numbers on a VM move 10-20%.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ json=()
 for a in "$@"; do
 	case "$a" in
 	-j) json=(-j) ;;
-	-h | --help) sed -n '3,14p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,15p' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -203,4 +204,14 @@ set xtics norotate
 plot "$OUT/gp.dat" using 2:xtic(1) title "upload (crosses the LB)" lc rgb "#3b75af", "" using 3 title "download (DSR)" lc rgb "#e1812c"
 GP
 	[ ${#json[@]} -eq 0 ] && [ -s "$PLOTS/dataplane.png" ] && echo "plots: $PLOTS/dataplane.png $PLOTS/goodput.png (numbers: $PLOTS/bench.json)"
+fi
+# 3. The simulator's speed (docs/sim.md): 10^6 connections x 1000 backends,
+#    every strategy and event, one core. Tables only; BENCH_SIM=0 skips it.
+if [ ${#json[@]} -eq 0 ] && [ "${BENCH_SIM:-1}" != 0 ]; then
+	echo "simulator: mplb sim -n 1000000 -b 1000 --agree 0 (11 strategies x 6 events, one core) ..."
+	TIMEFORMAT='%U %R'
+	if { time "$MPLB" sim -n 1000000 -b 1000 --agree 0 >"$OUT/sim.out" 2>/dev/null; } 2>"$OUT/sim.time"; then
+		read -r user wall <"$OUT/sim.time"
+		echo "simulator: $user s user, $wall s wall (goal: at most 60 s on one core)"
+	else echo "simulator: failed (see $OUT/sim.out)"; fi
 fi
