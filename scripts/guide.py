@@ -18,7 +18,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = "<!-- deterministic part: begin -->", "<!-- deterministic part: end -->"
-SIM_ARGS = ["-n", "100000", "-b", "100", "--lbs", "2", "--seed", "1", "--agree", "0"]
+SIM_ARGS = ["-n", "100000", "-b", "100", "--lbs", "2", "--seed", "1", "--agree", "0", "--fuzz", "0"]
 EVENTS = ["add", "drain", "remove", "restart-kept", "restart-lost", "lb-failure"]
 
 # The draft's criteria (LB00/LB01 section 3) per strategy, for this implementation.
@@ -98,7 +98,7 @@ def deterministic(mplb, plots_dir):
     for sync in ("on", "off"):
         for n in hosts:
             d = json.loads(run([mplb, "sim", "-j", "-n", "20000", "-b", "100", "--seed", "1", "--agree", "0",
-                                "--strategy", "token", "--lbs", str(n), "--token-sync", sync]))
+                                "--fuzz", "0", "--strategy", "token", "--lbs", str(n), "--token-sync", sync]))
             js[(sync, n)] = d["strategies"][0]["events"]["none"]["join_success"]
     out.append("## Join success against the number of LB hosts (token)\n")
     out.append("| LB hosts | " + " | ".join(str(n) for n in hosts) + " |")

@@ -243,6 +243,80 @@ static void make_packet(struct ag *a, struct pkt_spec *s, uint8_t *opt, struct p
 	}
 }
 
+/* Backend churn in both worlds: a random backend leaves, or comes back. */
+static void toggle_backend(struct ag *a)
+{
+	uint32_t id = (uint32_t)(rnd(a) % a->backends);
+
+	a->sim.backends[id].flags ^= BACKEND_F_PRESENT;
+	bpf_map_update_elem(bpf_map__fd(a->skel->maps.backends), &id, &a->sim.backends[id], BPF_ANY);
+}
+
+/* Where an XDP_TX frame went: a present backend's id, or -1 (a MAC no backend has). */
+static int tx_backend(const struct ag *a, const uint8_t *frame)
+{
+	uint8_t mac[6];
+
+	for (uint32_t id = 0; id < a->backends; id++) {
+		mac_of(id, mac);
+		if (!memcmp(frame, mac, 6))
+			return (a->sim.backends[id].flags & BACKEND_F_PRESENT) ? (int)id : -1;
+	}
+	return -1;
+}
+
+int sim_fuzz_frames(uint32_t frames, uint32_t backends, uint64_t seed, uint32_t *violations,
+		    uint32_t verdicts[4])
+{
+	struct ag *a = calloc(1, sizeof(*a));
+	int rc = -1;
+
+	*violations = 0;
+	memset(verdicts, 0, 4 * sizeof(*verdicts));
+	if (!a)
+		return -1;
+	a->backends = backends > MPLB_MAX_BACKENDS ? MPLB_MAX_BACKENDS : backends;
+	a->rng = (seed ? seed : 0x853c49e6748fea9bull) ^ 0xf0220f022ull;
+	if (geteuid() != 0 || setup(a))
+		goto out;
+	for (uint32_t i = 0; i < frames; i++) {
+		uint8_t in[PKT_MAX], out[PKT_MAX + 64], opt[40];
+		char src[16];
+		struct pkt_spec s = {.src = src};
+		struct packet_desc p;
+		const struct vip_meta *meta;
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = 1);
+
+		if (i % 256 == 255)
+			toggle_backend(a);
+		make_packet(a, &s, opt, &p, &meta);
+		uint32_t len = (uint32_t)pkt_build(&s, in), flips = 1 + (uint32_t)(rnd(a) % 4);
+		/* Flip bytes past the destination MAC; a quarter of the frames are also cut short. */
+		for (uint32_t f = 0; f < flips; f++)
+			in[6 + rnd(a) % (len - 6)] ^= (uint8_t)(1 + rnd(a) % 255);
+		if (rnd(a) % 4 == 0)
+			len = 14 + (uint32_t)(rnd(a) % (len - 13));
+		o.data_size_in = len;
+		if (bpf_prog_test_run_opts(bpf_program__fd(a->skel->progs.xdp_lb), &o))
+			goto out;
+		verdicts[o.retval < 4 ? o.retval : 0]++;
+		bool ok = o.retval == XDP_PASS || o.retval == XDP_DROP ||
+			  (o.retval == XDP_TX && tx_backend(a, out) >= 0);
+		if (!ok && ++*violations <= 5)
+			mplb_warn("sim: mutated frame %u (%u bytes): action %u to %02x:%02x:%02x:%02x:%02x:%02x, "
+				  "not a present backend", i, len, o.retval, out[0], out[1], out[2], out[3], out[4],
+				  out[5]);
+	}
+	rc = 0;
+out:
+	if (a->skel)
+		lb_bpf__destroy(a->skel);
+	sim_lb_free(&a->sim);
+	free(a);
+	return rc;
+}
+
 double sim_agreement(uint32_t packets, uint32_t backends, uint64_t seed, uint32_t *mismatches)
 {
 	struct ag *a = calloc(1, sizeof(*a));
@@ -267,6 +341,8 @@ double sim_agreement(uint32_t packets, uint32_t backends, uint64_t seed, uint32_
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
 			    .data_size_out = sizeof(out), .repeat = 1);
 
+		if (i % 256 == 255)
+			toggle_backend(a);
 		make_packet(a, &s, opt, &p, &meta);
 		o.data_size_in = (uint32_t)pkt_build(&s, in);
 		clock_gettime(CLOCK_MONOTONIC, &ts);

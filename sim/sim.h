@@ -57,6 +57,15 @@ int sim_run_strategy(const struct sim_opts *o, const struct sim_strategy *st, st
  */
 double sim_agreement(uint32_t packets, uint32_t backends, uint64_t seed, uint32_t *mismatches);
 
+/*
+ * Mutated frames (bytes flipped, frames cut short) through the XDP program,
+ * with backends leaving and returning: every verdict must be PASS, DROP, or
+ * TX to a backend that is present. 0 (violations counted, verdicts[XDP_*]
+ * per action), or -1 (not root).
+ */
+int sim_fuzz_frames(uint32_t frames, uint32_t backends, uint64_t seed, uint32_t *violations,
+		    uint32_t verdicts[4]);
+
 int cmd_sim(int argc, char **argv);
 
 #endif /* MPLB_SIM_H */

@@ -2,6 +2,7 @@
 /* `mplb sim`: options, the run over every strategy, the table or JSON. */
 #include <getopt.h>
 #include <jansson.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mplb sim [-j] [-n CONNS] [-b BACKENDS] [-s SUBFLOWS] [--lbs N]\n"
 		"                [--strategy NAME[,NAME...]] [--token-sync on|off] [--agree PACKETS]\n"
+		"                [--fuzz FRAMES]\n"
 		"                [--ring PRIME] [--table ENTRIES] [--seed N]\n"
 		"\n"
 		"Simulate CONNS MPTCP connections (SUBFLOWS each: the first and its joins)\n"
@@ -38,6 +40,8 @@ static void usage(FILE *f)
 		"                    lb-keys, token-id, app-auth (default: all)\n"
 		"  --token-sync on|off  the backends push their tokens to every host (default on)\n"
 		"  --agree PACKETS   packets of the kernel check (default 20000; 0 = skip)\n"
+		"  --fuzz FRAMES     mutated frames through the XDP program (default 20000; 0 = skip):\n"
+		"                    each verdict must be PASS, DROP or TX to a present backend\n"
 		"  --ring PRIME      Maglev slots (default: a prime >= 100 x backends)\n"
 		"  --table ENTRIES   size of each LB table (default CONNS x SUBFLOWS: no eviction)\n"
 		"  -j                JSON\n"
@@ -66,18 +70,19 @@ static uint32_t prime_at_least(uint32_t n)
 
 int cmd_sim(int argc, char **argv)
 {
-	enum { O_LBS = 256, O_STRAT, O_SYNC, O_AGREE, O_RING, O_TABLE, O_SEED };
+	enum { O_LBS = 256, O_STRAT, O_SYNC, O_AGREE, O_FUZZ, O_RING, O_TABLE, O_SEED };
 	static const struct option longopts[] = {
 		{"lbs", required_argument, NULL, O_LBS},       {"strategy", required_argument, NULL, O_STRAT},
 		{"token-sync", required_argument, NULL, O_SYNC}, {"agree", required_argument, NULL, O_AGREE},
+		{"fuzz", required_argument, NULL, O_FUZZ},
 		{"ring", required_argument, NULL, O_RING},     {"table", required_argument, NULL, O_TABLE},
 		{"seed", required_argument, NULL, O_SEED},     {"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},              {NULL, 0, NULL, 0}};
 	struct sim_opts o = {.conns = 1000000, .backends = 1000, .subflows = 3, .lbs = 1, .token_sync = true};
-	unsigned long v, agree = 20000;
+	unsigned long v, agree = 20000, fuzz = 20000;
 	const char *only = NULL;
 	bool json = false;
-	uint32_t agree_failed = 0;
+	uint32_t agree_failed = 0, fuzz_failed = 0;
 	int opt;
 
 	optind = 1;
@@ -115,6 +120,10 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case O_AGREE:
 			if (parse_uint(optarg, "sim --agree", 0, 10000000, &agree))
+				return 2;
+			break;
+		case O_FUZZ:
+			if (parse_uint(optarg, "sim --fuzz", 0, 100000000, &fuzz))
 				return 2;
 			break;
 		case O_RING:
@@ -246,6 +255,26 @@ int cmd_sim(int argc, char **argv)
 			agree_failed = bad;
 		}
 	}
+	if (fuzz) {
+		uint32_t bad = 0, verdicts[4];
+		if (sim_fuzz_frames((uint32_t)fuzz, o.backends, o.seed, &bad, verdicts) < 0) {
+			if (!json)
+				printf("mutated frames: not run (needs root to load the XDP program)\n");
+			json_object_set_new(root, "fuzz_frames", json_null());
+		} else {
+			if (!json)
+				printf("mutated frames through the XDP program, backends leaving and returning: %lu "
+				       "(pass %u, drop %u, tx %u, aborted %u), %u verdict(s) other than PASS, DROP or TX "
+				       "to a present backend\n", fuzz, verdicts[XDP_PASS], verdicts[XDP_DROP],
+				       verdicts[XDP_TX], verdicts[XDP_ABORTED], bad);
+			json_object_set_new(root, "fuzz_frames", json_integer((json_int_t)fuzz));
+			json_object_set_new(root, "fuzz_verdicts", json_pack("{s:i, s:i, s:i, s:i}", "pass",
+					    verdicts[XDP_PASS], "drop", verdicts[XDP_DROP], "tx", verdicts[XDP_TX],
+					    "aborted", verdicts[XDP_ABORTED]));
+			json_object_set_new(root, "fuzz_violations", json_integer(bad));
+			fuzz_failed = bad;
+		}
+	}
 	if (json) {
 		json_dumpf(root, stdout, JSON_INDENT(2));
 		printf("\n");
@@ -258,6 +287,11 @@ int cmd_sim(int argc, char **argv)
 			       TSECR_ID_BITS, TSECR_MAX_IDS, o.backends - 1);
 	}
 	json_decref(root);
+	if (fuzz_failed) {
+		mplb_err("sim: %u mutated frame(s) got a verdict other than PASS, DROP or TX to a present backend",
+			 fuzz_failed);
+		return 1;
+	}
 	if (agree_failed) {
 		mplb_err("sim: the simulator and the XDP program decided %u packet(s) differently", agree_failed);
 		return 1;

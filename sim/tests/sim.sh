@@ -3,7 +3,8 @@
 # `mplb sim`: a small world gives the outcomes the design fixes (table and
 # JSON agree), the schemes that need a stack change are labelled, the
 # simulator's decisions match the XDP program's through BPF_PROG_TEST_RUN
-# (agreement 1.0, as root), and bad arguments are refused with a message.
+# (agreement 1.0, as root), mutated frames never reach a missing backend,
+# and bad arguments are refused with a message.
 source "$(dirname "$0")/../../tests/lib.sh"
 [ -x "$MPLB" ] || { fail "sim: binary" "$MPLB missing"; exit 1; }
 
@@ -38,9 +39,13 @@ grep -q 'backends 256..299 send plain TSvals' <<<"$out" &&
 expect_eq "--strategy runs just those" "$(grep -cE '^(tsecr|lb-keys\*) +none ' <<<"$out")" 2
 
 if need_root "sim agreement with the kernel"; then
-	out=$("$MPLB" sim -j -n 1000 -b 64 --strategy port --agree 5000 2>&1)
+	out=$("$MPLB" sim -j -n 1000 -b 64 --strategy port --agree 5000 --fuzz 50000 2>&1)
 	a=$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["agreement"], d["agreement_packets"])' <<<"$out" 2>&1)
-	expect_eq "agreement with BPF_PROG_TEST_RUN over 5000 packets" "$a" "1.0 5000"
+	expect_eq "agreement with BPF_PROG_TEST_RUN over 5000 packets, backends churning" "$a" "1.0 5000"
+	# Mutated frames: every verdict PASS, DROP or TX to a present backend, and each kind happens.
+	f=$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); v=d["fuzz_verdicts"]
+print(d["fuzz_frames"], d["fuzz_violations"], int(v["pass"] > 0 and v["drop"] > 0 and v["tx"] > 0))' <<<"$out" 2>&1)
+	expect_eq "50000 mutated frames: no verdict outside PASS, DROP, TX to a present backend" "$f" "50000 0 1"
 fi
 
 bad() { # name want-in-stderr args...
@@ -56,4 +61,5 @@ bad "non-numeric connections" "sim -n" -n 10x
 bad "unknown strategy" "hashy" --strategy hashy
 bad "too many LB hosts" "lbs" --lbs 99
 bad "unknown option" "unrecognized\|unknown" --bogus
+bad "non-numeric fuzz count" "sim --fuzz" --fuzz many
 exit $((T_FAILED > 0))
