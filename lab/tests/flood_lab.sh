@@ -6,8 +6,8 @@
 # flood their second uplink comes up and `mplb client` joins:
 #   with token sync (2 LB hosts): the pushed tokens are in a table that forged
 #     packets cannot write, so every join lands, and so do new connections';
-#   control, learned tokens only (1 LB host): the flood evicts them, and joins
-#     of the waiting connections go to the ring (wrong 3 times in 4).
+#   control, learned tokens only (1 LB host): the flood evicts them, and join
+#     attempts of the waiting connections go to the ring (wrong 3 times in 4).
 source "$(dirname "$0")/../../tests/lib.sh"
 need_root "flood lab" || exit 0
 [ -x "$MPLB" ] || { fail "flood lab" "$MPLB missing"; exit 1; }
@@ -42,14 +42,15 @@ scenario() { # NAME LAB-ARGS...
 import json, sys
 d = json.load(open(sys.argv[1]))
 c = d["connections"]
-print(len(c), sum(x["verified"] for x in c), sum(x["subflows_established"] >= 2 for x in c))
+print(len(c), sum(x["verified"] for x in c), sum(x["subflows_established"] >= 2 for x in c),
+      sum(x["join_failures"] for x in c))
 for x in c:  # why a connection did not join, for the log
     if x["subflows_established"] < 2:
         print("# not joined: token %s backend %s transfer %.1f s joins attempted %d failed %d pending %d" % (
             x["token"], x["backend_id"], x["transfer_s"], x["joins_attempted"], x["join_failures"], x["joins_pending"]),
             file=sys.stderr)
 PY
-	read -r conns verified joined <"$T_TMP/$name.res"
+	read -r conns verified joined join_failed <"$T_TMP/$name.res"
 	local learned=0 k
 	for k in $(ls -d /sys/fs/bpf/mplb/$N/lb* | xargs -n1 basename); do learned=$((learned + $(counter "$k" token_learned))); done
 	echo "# $name: $verified/$conns verified, $joined of $conns joined after the flood; tokens learned from the wire: $learned"
@@ -59,7 +60,7 @@ PY
 			echo "# $k: token_pushed $(counter "$k" token_pushed) token_held $(counter "$k" token_held) hold_expired $(counter "$k" token_hold_expired)"
 		done
 	fi
-	RES_CONNS=$conns RES_VERIFIED=$verified RES_JOINED=$joined RES_LEARNED=$learned
+	RES_CONNS=$conns RES_VERIFIED=$verified RES_JOINED=$joined RES_JOIN_FAILED=$join_failed RES_LEARNED=$learned
 }
 
 if scenario sync --lbs 2 --server-pm token; then
@@ -67,13 +68,17 @@ if scenario sync --lbs 2 --server-pm token; then
 	else fail "sync: the flood reached the balancers" "only $RES_LEARNED learned"; fi
 	expect_eq "sync: every connection completes" "$RES_VERIFIED" "$RES_CONNS"
 	expect_eq "sync: every join made 5 s after 10^6 forged ACKs lands" "$RES_JOINED" "$RES_CONNS"
+	expect_eq "sync: no join attempt reached a wrong backend" "$RES_JOIN_FAILED" 0
 	timeout 60 "$MPLB" lab exec --name "$N" c2 -- "$MPLB" probe -j -n 8 -s 100k --subflows 2 --timeout 5 $V4 >"$T_TMP/new.json" 2>/dev/null
 	jf=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["join_failures"], s["subflows_established"], s["subflows_expected"])' "$T_TMP/new.json")
 	expect_eq "sync: new connections after the flood: no join failure, every subflow" "$jf" "0 16 16"
 fi
 if scenario learned --lbs 1 --server-pm none --lb-strategy token; then
-	echo "# control: learned tokens only: $RES_JOINED of $RES_CONNS waiting connections joined after the flood"
-	if [ "$RES_JOINED" -lt "$RES_CONNS" ]; then pass "control: the flood evicts learned tokens ($((RES_CONNS - RES_JOINED)) of $RES_CONNS joins lost)"
-	else fail "control: the flood evicts learned tokens" "all $RES_CONNS joined"; fi
+	# An evicted token sends each join attempt to the ring (right 1 time in 4), and mplb client
+	# retries with new ports, so whether a connection joins in the end is chance; that its
+	# attempts fail is not (all 8 connections' first attempts right by chance: 4^-8).
+	echo "# control: learned tokens only: $RES_JOINED of $RES_CONNS waiting connections joined after the flood, $RES_JOIN_FAILED join attempts failed"
+	if [ "$RES_JOIN_FAILED" -gt 0 ]; then pass "control: the flood evicts learned tokens ($RES_JOIN_FAILED join attempts reached the wrong backend)"
+	else fail "control: the flood evicts learned tokens" "no join attempt failed; $RES_JOINED of $RES_CONNS joined"; fi
 fi
 exit $((T_FAILED > 0))
