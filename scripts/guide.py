@@ -92,6 +92,7 @@ def deterministic(mplb, plots_dir):
                                                  ev["none"]["state_bytes_per_conn"], " | ".join(cells)))
     out.append("")
     out.append("![broken connections and lost joins per event](guide/churn.svg)\n")
+    out.append(stack_change_gains(dict(rows)))
     # Join success against the number of LB hosts, token strategy, with and without sync.
     hosts = [1, 2, 4]
     js = {}
@@ -107,6 +108,28 @@ def deterministic(mplb, plots_dir):
     out.append("| learned from the wire only | " + " | ".join(pct(js[("off", n)]) for n in hosts) + " |")
     out.append("\n![join success against LB hosts](guide/joins.svg)\n")
     plots(plots_dir, rows, js, hosts)
+    return "\n".join(out)
+
+
+def losses(ev):
+    """Connections broken + joins lost over every event of one strategy."""
+    return sum(ev[e]["broken"] + ev[e]["subflows_lost"] for e in EVENTS if e in ev)
+
+
+def stack_change_gains(ev):
+    """What each stack-change scheme buys over the deployable scheme closest to it, from the table."""
+    pairs = [("lb-keys*", "port+tsecr", "the LB chooses the server's key (Proposal 2)"),
+             ("token-id*", "token", "the server id is encrypted in the token"),
+             ("app-auth*", "hash+lru", "subflows are authenticated by the application")]
+    out = ["### What the stack changes would buy (simulator)\n",
+           "| scheme | compared with | LB state B/conn | joins ok | broken + lost over all events |",
+           "|---|---|---|---|---|"]
+    for new, old, what in pairs:
+        a, b = ev[new], ev[old]
+        out.append("| %s (%s) | %s | %.0f vs %.0f | %s vs %s | %d vs %d |" % (
+            new, what, old, a["none"]["state_bytes_per_conn"], b["none"]["state_bytes_per_conn"],
+            pct(a["none"]["join_success"]), pct(b["none"]["join_success"]), losses(a), losses(b)))
+    out.append("")
     return "\n".join(out)
 
 
