@@ -24,6 +24,7 @@
 #include "mplb/sha256_min.h"
 #include "mplb/tsecr.h"
 #include "pktbuild.h"
+#include "prng.h"
 #include "sim.h"
 #include "sim_lb.h"
 #include "util.h"
@@ -55,10 +56,7 @@ struct ag {
 
 static uint64_t rnd(struct ag *a)
 {
-	a->rng ^= a->rng << 13;
-	a->rng ^= a->rng >> 7;
-	a->rng ^= a->rng << 17;
-	return a->rng;
+	return xorshift64(&a->rng);
 }
 
 static void mac_of(uint32_t id, uint8_t mac[6])
@@ -243,6 +241,31 @@ static void make_packet(struct ag *a, struct pkt_spec *s, uint8_t *opt, struct p
 	}
 }
 
+/* Both worlds set up alike: the loaded program and the simulator's maps. NULL when not root. */
+static struct ag *ag_open(uint32_t backends, uint64_t rng)
+{
+	struct ag *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->backends = backends > MPLB_MAX_BACKENDS ? MPLB_MAX_BACKENDS : backends;
+	a->rng = rng;
+	if (geteuid() == 0 && setup(a) == 0)
+		return a;
+	if (a->skel)
+		lb_bpf__destroy(a->skel);
+	sim_lb_free(&a->sim);
+	free(a);
+	return NULL;
+}
+
+static void ag_close(struct ag *a)
+{
+	lb_bpf__destroy(a->skel);
+	sim_lb_free(&a->sim);
+	free(a);
+}
+
 /* Backend churn in both worlds: a random backend leaves, or comes back. */
 static void toggle_backend(struct ag *a)
 {
@@ -268,17 +291,13 @@ static int tx_backend(const struct ag *a, const uint8_t *frame)
 int sim_fuzz_frames(uint32_t frames, uint32_t backends, uint64_t seed, uint32_t *violations,
 		    uint32_t verdicts[4])
 {
-	struct ag *a = calloc(1, sizeof(*a));
+	struct ag *a = ag_open(backends, (seed ? seed : 0x853c49e6748fea9bull) ^ 0xf0220f022ull);
 	int rc = -1;
 
 	*violations = 0;
 	memset(verdicts, 0, 4 * sizeof(*verdicts));
 	if (!a)
 		return -1;
-	a->backends = backends > MPLB_MAX_BACKENDS ? MPLB_MAX_BACKENDS : backends;
-	a->rng = (seed ? seed : 0x853c49e6748fea9bull) ^ 0xf0220f022ull;
-	if (geteuid() != 0 || setup(a))
-		goto out;
 	for (uint32_t i = 0; i < frames; i++) {
 		uint8_t in[PKT_MAX], out[PKT_MAX + 64], opt[40];
 		char src[16];
@@ -310,26 +329,19 @@ int sim_fuzz_frames(uint32_t frames, uint32_t backends, uint64_t seed, uint32_t 
 	}
 	rc = 0;
 out:
-	if (a->skel)
-		lb_bpf__destroy(a->skel);
-	sim_lb_free(&a->sim);
-	free(a);
+	ag_close(a);
 	return rc;
 }
 
 double sim_agreement(uint32_t packets, uint32_t backends, uint64_t seed, uint32_t *mismatches)
 {
-	struct ag *a = calloc(1, sizeof(*a));
+	struct ag *a = ag_open(backends, seed ? seed : 0x853c49e6748fea9bull);
 	uint32_t same = 0;
 	double share = -1;
 
 	*mismatches = 0;
 	if (!a)
 		return -1;
-	a->backends = backends > MPLB_MAX_BACKENDS ? MPLB_MAX_BACKENDS : backends;
-	a->rng = seed ? seed : 0x853c49e6748fea9bull;
-	if (geteuid() != 0 || setup(a))
-		goto out;
 	for (uint32_t i = 0; i < packets; i++) {
 		uint8_t in[PKT_MAX], out[PKT_MAX + 64], opt[40], mac[6];
 		char src[16];
@@ -364,9 +376,6 @@ double sim_agreement(uint32_t packets, uint32_t backends, uint64_t seed, uint32_
 	}
 	share = packets ? (double)same / packets : 1.0;
 out:
-	if (a->skel)
-		lb_bpf__destroy(a->skel);
-	sim_lb_free(&a->sim);
-	free(a);
+	ag_close(a);
 	return share;
 }

@@ -30,6 +30,7 @@
 #include "maglev.h"
 #include "mplb/sha256_min.h"
 #include "mplb/tsecr.h"
+#include "prng.h"
 #include "sim_lb.h"
 #include "util.h"
 
@@ -83,10 +84,7 @@ struct sim {
 
 static uint64_t rnd(struct sim *s)
 {
-	s->rng ^= s->rng << 13;
-	s->rng ^= s->rng >> 7;
-	s->rng ^= s->rng << 17;
-	return s->rng;
+	return xorshift64(&s->rng);
 }
 
 static void backend_name(uint32_t id, char *buf, size_t len)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "maglev.h"
+#include "mplb/lb_structs.h"
 #include "mplb/tsecr.h"
 #include "sim.h"
 #include "util.h"
@@ -249,7 +250,7 @@ int cmd_sim(int argc, char **argv)
 			if (!json)
 				printf("\nagreement with the kernel: %.6f (%u packets through BPF_PROG_TEST_RUN and "
 				       "the simulator, %u differed; %u backends)\n", share, (unsigned)agree, bad,
-				       o.backends > 256 ? 256 : o.backends);
+				       o.backends > MPLB_MAX_BACKENDS ? MPLB_MAX_BACKENDS : o.backends);
 			json_object_set_new(root, "agreement", json_real(share));
 			json_object_set_new(root, "agreement_packets", json_integer((json_int_t)agree));
 			agree_failed = bad;

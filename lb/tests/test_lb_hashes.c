@@ -18,16 +18,13 @@
 #include "mptcp_crypto.h"
 #include "mplb/sha256_min.h"
 #include "mplb/tsecr.h"
+#include "prng.h"
 
 static uint64_t rng_state = 0x853c49e6748fea9bULL;
 
 static uint64_t rnd64(void)
 {
-	/* xorshift64*: reproducible keys without libc's rand() quality worries */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return xorshift64star(&rng_state);
 }
 
 static void digest_openssl(uint64_t key, uint8_t out[32])

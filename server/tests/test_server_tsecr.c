@@ -14,15 +14,13 @@
 #include <cmocka.h>
 
 #include "mplb/tsecr.h"
+#include "prng.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd64(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
+	return xorshift64star(&rng);
 }
 
 #define WINDOW_PAST ((1u << 16) - TSECR_RESTORE_FUTURE_TICKS - 1)

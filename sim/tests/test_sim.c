@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "prng.h"
 #include "sim/sim.h"
 #include "sim/simmap.h"
 
@@ -22,10 +23,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dull;
+	return xorshift64star(&rng);
 }
 
 #define REF_KEYS 512
