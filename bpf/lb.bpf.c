@@ -316,10 +316,8 @@ int xdp_lb(struct xdp_md *ctx)
 		return lb_verdict(XDP_DROP, LB_STAT_DROP_NO_CONFIG, bytes);
 
 	hash = lb_flow_hash(&pkt.flow);
-	action = pick_backend(&pkt, meta, cfg, &d, hash, bytes);
+	action = lb_decide(&pkt, meta, cfg, &d, hash, bytes);
 	if (action != FURTHER_PROCESSING)
 		return action;
-	count(d.path, bytes);
-	learn_token(&pkt, meta, d.backend_id, bytes);
 	return forward(ctx, &pkt, cfg, d.backend_id, hash, bytes);
 }

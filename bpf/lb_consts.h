@@ -44,7 +44,6 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 
-
 /*
  * The option walk calls one subprogram per option; every option takes at
  * least one byte, so 40 iterations cover the largest option area.

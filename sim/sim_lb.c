@@ -87,11 +87,9 @@ int sim_lb_decide(struct sim_lb *lb, const struct packet_desc *pkt, const struct
 	int action;
 
 	cur = lb;
-	action = pick_backend(pkt, meta, cfg, d, hash, 0);
+	action = lb_decide(pkt, meta, cfg, d, hash, 0);
 	if (action != FURTHER_PROCESSING)
 		return action;
-	LB_COUNT(d->path, 0);
-	learn_token(pkt, meta, d->backend_id, 0);
 	/* forward(): the backend entry must exist, then XDP_TX (or redirect). */
 	if (!backend_at(d->backend_id))
 		return lb_verdict(XDP_DROP, LB_STAT_DROP_RING_EMPTY, 0);

@@ -34,7 +34,8 @@ void sim_lb_forget(struct sim_lb *lb);
 
 /*
  * The XDP program's decision for a parsed packet, after the VIP lookup:
- * pick_backend, the path counter, learn_token, as xdp_lb() runs them.
+ * lb_decide() (include/mplb/lb_decide.h), the call xdp_lb() makes, then
+ * forward()'s check that the backend entry exists.
  * Returns the XDP action (XDP_TX when forwarded), d names the backend.
  */
 int sim_lb_decide(struct sim_lb *lb, const struct packet_desc *pkt, const struct vip_meta *meta,

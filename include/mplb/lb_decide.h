@@ -255,4 +255,22 @@ LB_INLINE void learn_token(const struct packet_desc *pkt,
 	LB_COUNT(LB_STAT_EV_TOKEN_COLLISION, bytes);
 }
 
+/*
+ * The whole decision for a parsed packet of a VIP, as the XDP program and
+ * the simulator both run it: the backend (d), its path counted, and what an
+ * MP_CAPABLE ACK teaches. FURTHER_PROCESSING: forward to d->backend_id;
+ * anything else is the XDP action.
+ */
+LB_INLINE int lb_decide(const struct packet_desc *pkt, const struct vip_meta *meta,
+			const struct lb_config *cfg, struct decision *d, __u32 hash, __u64 bytes)
+{
+	int action = pick_backend(pkt, meta, cfg, d, hash, bytes);
+
+	if (action != FURTHER_PROCESSING)
+		return action;
+	LB_COUNT(d->path, bytes);
+	learn_token(pkt, meta, d->backend_id, bytes);
+	return FURTHER_PROCESSING;
+}
+
 #endif /* MPLB_LB_DECIDE_H */
