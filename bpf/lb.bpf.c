@@ -37,6 +37,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 /* Set by the control plane before load; sizes the ring array. */
 const volatile __u32 ring_size = MPLB_RING_SIZE_DEFAULT;
 const volatile __u32 max_vips = MPLB_MAX_VIPS_DEFAULT;
+/* lb_fastmod_m(ring_size), so the ring slot costs multiplies, not a division. */
+const volatile __u64 ring_m = ~0ULL / MPLB_RING_SIZE_DEFAULT + 1;
 
 static __always_inline void count(__u32 idx, __u64 bytes)
 {
@@ -74,6 +76,7 @@ __noinline __u32 lb_token_of_key(__u64 key)
 #define LB_NOW_NS() bpf_ktime_get_ns()
 #define LB_COUNT(idx, bytes) count(idx, bytes)
 #define LB_RING_SIZE ring_size
+#define LB_RING_M ring_m
 #define LB_MAX_VIPS max_vips
 #define LB_NTOHS(x) bpf_ntohs(x)
 #define LB_TOKEN_OF_KEY(key) lb_token_of_key(key)
@@ -221,8 +224,12 @@ static __always_inline int lookup_vip(struct xdp_md *ctx, struct packet_desc *pk
 	return FURTHER_PROCESSING;
 }
 
+/*
+ * The TCP options matter only to VIPs that route by token or TSecr: other
+ * VIPs skip the walk (Katran reads no options either).
+ */
 static __always_inline int parse_l4(struct xdp_md *ctx, struct packet_desc *pkt,
-				    __u64 bytes)
+				    const struct vip_meta *meta, __u64 bytes)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -242,7 +249,9 @@ static __always_inline int parse_l4(struct xdp_md *ctx, struct packet_desc *pkt,
 		if (doff_bytes < TCP_HDR_LEN)
 			return lb_verdict(XDP_DROP, LB_STAT_DROP_MALFORMED_L4, bytes);
 		pkt->tcp_flags = ((__u8 *)th)[13];
-		parse_tcp_options(ctx, pkt, doff_bytes);
+		if (!(meta->flags & (VIP_F_TOKEN | VIP_F_TSECR)))
+			return FURTHER_PROCESSING;
+		parse_tcp_options(ctx, pkt, doff_bytes, !(meta->flags & VIP_F_TOKEN));
 		if (pkt->opts.malformed)
 			count(LB_STAT_EV_TCPOPT_MALFORMED, bytes);
 	} else {
@@ -254,8 +263,7 @@ static __always_inline int parse_l4(struct xdp_md *ctx, struct packet_desc *pkt,
 
 
 static __always_inline int forward(struct xdp_md *ctx, const struct packet_desc *pkt,
-				   const struct lb_config *cfg, __u32 backend_id,
-				   __u32 hash, __u64 bytes)
+				   const struct lb_config *cfg, __u32 backend_id, __u64 bytes)
 {
 	struct backend *be = bpf_map_lookup_elem(&backends, &backend_id);
 	int action;
@@ -269,9 +277,9 @@ static __always_inline int forward(struct xdp_md *ctx, const struct packet_desc 
 		if (cfg->max_pkt_size && bytes + outer > cfg->max_pkt_size)
 			return lb_verdict(XDP_DROP, LB_STAT_DROP_TOO_BIG, bytes);
 		if (be->family == MPLB_FAMILY_V6)
-			action = encap_ip6(ctx, pkt, be, cfg, hash, inner_len);
+			action = encap_ip6(ctx, pkt, be, cfg, inner_len);
 		else if (pkt->flow.family == MPLB_FAMILY_V4)
-			action = encap_ipip4(ctx, pkt, be, cfg, hash, inner_len);
+			action = encap_ipip4(ctx, pkt, be, cfg, inner_len);
 		else
 			return lb_verdict(XDP_DROP, LB_STAT_DROP_ENCAP_FAMILY, bytes);
 		if (action != FURTHER_PROCESSING)
@@ -298,7 +306,7 @@ int xdp_lb(struct xdp_md *ctx)
 	struct vip_meta *meta = NULL;
 	struct decision d = {};
 	struct lb_config *cfg;
-	__u32 zero = 0, hash;
+	__u32 zero = 0;
 	int action;
 
 	action = parse_l3(ctx, &pkt, bytes);
@@ -308,16 +316,15 @@ int xdp_lb(struct xdp_md *ctx)
 	if (action != FURTHER_PROCESSING || !meta)
 		return action;
 	count_in(&vip_stats, meta->vip_num, bytes);
-	action = parse_l4(ctx, &pkt, bytes);
+	action = parse_l4(ctx, &pkt, meta, bytes);
 	if (action != FURTHER_PROCESSING)
 		return action;
 	cfg = bpf_map_lookup_elem(&config_map, &zero);
 	if (!cfg)
 		return lb_verdict(XDP_DROP, LB_STAT_DROP_NO_CONFIG, bytes);
 
-	hash = lb_flow_hash(&pkt.flow);
-	action = lb_decide(&pkt, meta, cfg, &d, hash, bytes);
+	action = lb_decide(&pkt, meta, cfg, &d, bytes);
 	if (action != FURTHER_PROCESSING)
 		return action;
-	return forward(ctx, &pkt, cfg, d.backend_id, hash, bytes);
+	return forward(ctx, &pkt, cfg, d.backend_id, bytes);
 }

@@ -58,6 +58,26 @@ struct {
 	__uint(max_entries, MPLB_TOKEN_ENTRIES_DEFAULT);
 } token_sync SEC(".maps");
 
+/*
+ * MPTCP key -> its token, so the MP_CAPABLE repeats of a connection's first
+ * segments do not run SHA-256 again (struct key_token). A cache of a pure
+ * function: not pinned; an overwritten or lost slot is computed again.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct key_token);
+	__uint(max_entries, MPLB_KEY_CACHE_ENTRIES);
+} key_tokens SEC(".maps");
+
+/* TSecr -> backend id, decoded once per server clock tick (struct tsecr_slot); not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tsecr_slot);
+	__uint(max_entries, MPLB_TSECR_CACHE_ENTRIES);
+} tsecr_cache SEC(".maps");
+
 /* First sighting of an unknown token's MP_JOIN SYN (UNKNOWN_TOKEN_HOLD). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -133,14 +133,43 @@ __noinline int lb_parse_tcp_option(struct xdp_md *ctx, struct tcp_opt_state *st)
 	return 0;
 }
 
-/* Walk the options of the TCP header at pkt->l4_off (data offset doff words). */
+/*
+ * Walk the options of the TCP header at pkt->l4_off (data offset doff
+ * words). Linux puts NOP NOP TS first on every segment of a connection that
+ * negotiated timestamps: read those 12 bytes in place, and when only the
+ * timestamp is wanted (ts_only) stop there.
+ */
 static __always_inline void parse_tcp_options(struct xdp_md *ctx,
 					      struct packet_desc *pkt,
-					      __u32 doff_bytes)
+					      __u32 doff_bytes, bool ts_only)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *p = data + ((pkt->l4_off + TCP_HDR_LEN) & PKT_OFFSET_MASK);
+
 	pkt->opts.off = pkt->l4_off + TCP_HDR_LEN;
 	pkt->opts.end = pkt->l4_off + doff_bytes;
 	pkt->opts.mptcp_subtype = 0xff;
+	if (doff_bytes >= TCP_HDR_LEN + 12 && (void *)(p + 12) <= data_end &&
+	    *(__u32 *)p == bpf_htonl(0x0101080a)) {
+		pkt->opts.tsval = be32_at(p + 4);
+		pkt->opts.tsecr = be32_at(p + 8);
+		pkt->opts.has_ts = 1;
+		if (ts_only)
+			return;
+		pkt->opts.off += 12;
+		/*
+		 * An established segment's only other option is a DSS that
+		 * ends the area: nothing in it steers, so the walk is over.
+		 */
+		p += 12;
+		if ((void *)(p + 4) <= data_end && p[0] == TCPOPT_MPTCP &&
+		    MPTCP_SUBTYPE(p) == MPTCPOPT_DSS && p[1] >= 4 &&
+		    pkt->opts.off + p[1] == pkt->opts.end) {
+			pkt->opts.mptcp_subtype = MPTCPOPT_DSS;
+			return;
+		}
+	}
 	for (int i = 0; i < TCP_OPT_MAX_ITERATIONS; i++)
 		if (lb_parse_tcp_option(ctx, &pkt->opts))
 			break;

@@ -163,16 +163,24 @@ static long count_keys(int fd, size_t key_size)
 
 int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned)
 {
+	char *vlog = rt->verifier_log;
+	size_t vlog_size = rt->verifier_log_size;
 	struct lb_bpf *s;
 	int err;
 
 	memset(rt, 0, sizeof(*rt));
+	rt->verifier_log = vlog;
+	rt->verifier_log_size = vlog_size;
 	s = lb_bpf__open();
 	if (!s) {
 		mplb_err("lb: cannot open the BPF object: %s", strerror(errno));
 		return -1;
 	}
-	s->rodata->ring_size = cfg->ring_size;
+	if (vlog && vlog_size) {
+		bpf_program__set_log_level(s->progs.xdp_lb, 4);
+		bpf_program__set_log_buf(s->progs.xdp_lb, vlog, vlog_size);
+	}
+	LB_RODATA_SET_RING(s->rodata, cfg->ring_size);
 	s->rodata->max_vips = cfg->max_vips;
 	bpf_map__set_max_entries(s->maps.ch_rings, cfg->ring_size * cfg->max_vips);
 	bpf_map__set_max_entries(s->maps.vip_stats, cfg->max_vips);

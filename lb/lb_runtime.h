@@ -29,6 +29,9 @@ struct lb_runtime {
 	 * entry stays, draining, for cfg.remove_grace_s (lb_rt_expire). Kept
 	 * in the pinned backend_meta map too, so a restart keeps the grace. */
 	double removed_at[MPLB_MAX_BACKENDS];
+	/* Optional (bench): xdp_lb's verifier statistics are written here at load. */
+	char *verifier_log;
+	size_t verifier_log_size;
 };
 
 /*
@@ -36,6 +39,8 @@ struct lb_runtime {
  * in /sys/fs/bpf/mplb/<cfg->name>; a previous run's pins there are reused
  * (state carried over; a layout or size change is refused with what to do)
  * and new ones are pinned. Without it (bench), nothing touches bpffs.
+ * rt->verifier_log, when set before the call, survives and receives the
+ * verifier's statistics (log level 4).
  */
 int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned);
 /* Rewrite the maps for a new cfg: changed ring slots only, stale keys removed. */

@@ -3,8 +3,10 @@
 # mplb benchmarks (not tests): `make bench` or `bash scripts/bench.sh [-j]`.
 #   -j   one JSON document instead of tables
 # 1. Load balancer data plane (`mplb lb bench`): ns per packet of each xdp_lb
-#    decision path beside the xdp_pass / xdp_tx_floor programs, paired
-#    ratios, Maglev build time for 10/100/1000 backends.
+#    decision path through a packet-restoring harness, as paired ratios to
+#    the floor (harness + XDP_TX) and to a reference L4 balancer with
+#    Katran's per-packet work (bpf/ref_l4lb.bpf.c), verifier statistics per
+#    program, Maglev build time for 10/100/1000 backends.
 # 2. Lab goodput: one MPTCP connection (one subflow) through the balancer
 #    (client -> VIP -> LB host -> backend) divided by the same connection
 #    straight to the backend's per-server address (bypassing the LB), in the
@@ -24,7 +26,7 @@ json=()
 for a in "$@"; do
 	case "$a" in
 	-j) json=(-j) ;;
-	-h | --help) sed -n '3,15p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,17p' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -50,15 +52,18 @@ if [ ${#json[@]} -eq 0 ]; then
 	python3 - "$OUT/lb.out" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-print("xdp_lb decision paths, BPF_PROG_TEST_RUN repeat=%d, median of %d interleaved passes" % (d["repeat"], d["passes"]))
-print("floors: xdp_pass %.1f ns, xdp_tx_floor %.1f ns\n" % (d["xdp_pass_ns"], d["xdp_tx_floor_ns"]))
-print("%-16s %8s %10s  %s" % ("path", "ns/pkt", "x tx_floor", "packet"))
+print("xdp_lb and a reference L4 balancer (Katran's per-packet work), %s, through a packet-restoring" % d["forwarding"])
+print("harness (BPF_PROG_TEST_RUN repeat=%d), median of %d interleaved passes" % (d["repeat"], d["passes"]))
+print("floor %.1f ns (harness + XDP_TX); reference, established: %.1f ns\n" % (d["floor_ns"], d["ref_established_ns"]))
+print("%-19s %-8s %7s %7s %7s %7s  %s" % ("path", "program", "ns/pkt", "x floor", "x ref", "own x", "packet"))
 for name, p in d["paths"].items():
-    if "ns" in p:
-        print("%-16s %8.1f %10.2f  %s" % (name, p["ns"], p["ratio_to_tx_floor"], p["what"]))
-    else:
-        print("%-16s %8.1f %10.2f  per call incl. syscall (floor %.1f ns/call)" % (
-            name, p["ns_per_call"], p["ratio_to_tx_floor"], p["floor_ns_per_call"]))
+    xr = "%.2f" % p["ratio_to_ref"] if "ratio_to_ref" in p else "-"
+    xo = "%.2f" % p["own_ratio_to_ref"] if "own_ratio_to_ref" in p else "-"
+    print("%-19s %-8s %7.1f %7.2f %7s %7s  %s" % (name, p["program"], p["ns"], p["ratio_to_floor"], xr, xo, p["what"]))
+print("\n%-14s %10s %8s %8s %6s" % ("program", "verified", "xlated", "jited", "stack"))
+for name, v in d["verifier"].items():
+    print("%-14s %10d %8d %8d %6s" % (name, v["verified_insns"], v["xlated_bytes"], v["jited_bytes"],
+                                       "-" if v["stack_bytes"] is None else v["stack_bytes"]))
 m = d["maglev_build_ms_65537"]
 print("\nMaglev build, 65537 slots: " + ", ".join("%s backends %.2f ms" % (k, v) for k, v in m.items()))
 print()
@@ -175,26 +180,26 @@ import json, sys
 d = json.load(open(sys.argv[1])); out = sys.argv[2]
 with open(out + "/dp.dat", "w") as f:
     for name, p in d["lb"]["paths"].items():
-        if "ns" in p:
+        if p["program"] != "floor":
             f.write('"%s" %.1f\n' % (name, p["ns"]))
 with open(out + "/gp.dat", "w") as f:
     for name, e in d["lab_goodput"]["paths"].items():
         f.write('"%s" %s %s\n' % (name, e["upload_mbps_median"] or 0, e["download_mbps_median"] or 0))
 with open(out + "/floor", "w") as f:
-    f.write("%.1f" % d["lb"]["xdp_tx_floor_ns"])
+    f.write("%.1f %.1f" % (d["lb"]["floor_ns"], d["lb"]["ref_established_ns"]))
 EOF
-	floor=$(cat "$OUT/floor")
+	read -r floor ref <"$OUT/floor"
 	gnuplot <<GP 2>"$OUT/gnuplot.err" || echo "bench: gnuplot failed: $(head -2 "$OUT/gnuplot.err")" >&2
 set terminal png size 900,420 font ",10" noenhanced
 set output "$PLOTS/dataplane.png"
-set title "xdp_lb: ns per packet by decision path (BPF_PROG_TEST_RUN); red line: XDP_TX floor"
+set title "ns per packet by decision path (BPF_PROG_TEST_RUN, IPIP); red: floor, green: reference established"
 set style fill solid 0.6 border -1
 set boxwidth 0.7
 set yrange [0:*]
 set ylabel "ns / packet"
 set xtics rotate by -30
 set grid ytics
-plot "$OUT/dp.dat" using 0:2:xtic(1) with boxes notitle lc rgb "#3b75af", $floor with lines dt 2 lw 2 lc rgb "#c03030" title "XDP_TX floor"
+plot "$OUT/dp.dat" using 0:2:xtic(1) with boxes notitle lc rgb "#3b75af", $floor with lines dt 2 lw 2 lc rgb "#c03030" title "floor", $ref with lines dt 3 lw 2 lc rgb "#308030" title "reference, established"
 set output "$PLOTS/goodput.png"
 set title "Lab goodput, one MPTCP subflow (median Mbit/s)"
 set style data histograms

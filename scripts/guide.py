@@ -182,25 +182,27 @@ def measured(mplb, plots_dir):
         return "## Data plane cost\n\nNot measured: `mplb lb bench` needs root.\n"
     b = json.loads(run([mplb, "lb", "bench", "-j"]))
     out = ["## Data plane cost (measured, changes between runs)\n",
-           "`mplb lb bench -j`: ns per packet of each decision path through BPF_PROG_TEST_RUN, beside the "
-           "XDP_TX floor (a program that only bounces the packet: %.1f ns) measured in the same run.\n" %
-           b["xdp_tx_floor_ns"],
-           "| path | what | ns | x floor |", "|---|---|---|---|"]
+           "`mplb lb bench -j`: ns per packet of each decision path through BPF_PROG_TEST_RUN, every case "
+           "through a harness that restores the frame before each iteration, IPIP forwarding. Paired with "
+           "the floor (the harness and a program that only bounces the packet: %.1f ns) and with a "
+           "reference L4 balancer with Katran's per-packet work (bpf/ref_l4lb.bpf.c; LRU hit, IPIP: "
+           "%.1f ns), both measured in the same run.\n" % (b["floor_ns"], b["ref_established_ns"]),
+           "| path | program | what | ns | x floor | x reference |", "|---|---|---|---|---|---|"]
     paths = b["paths"]
     for name, p in paths.items():
-        if "ns" in p:
-            out.append("| %s | %s | %.1f | %.2f |" % (name, p["what"], p["ns"], p["ratio_to_tx_floor"]))
+        out.append("| %s | %s | %s | %.1f | %.2f | %s |" % (
+            name, p["program"], p["what"], p["ns"], p["ratio_to_floor"],
+            "%.2f" % p["ratio_to_ref"] if "ratio_to_ref" in p else "-"))
     with tempfile.TemporaryDirectory() as t:
         dat = os.path.join(t, "ns.dat")
         with open(dat, "w") as f:
-            f.write('"XDP_TX floor" %f\n' % b["xdp_tx_floor_ns"])
             for name, p in paths.items():
-                if "ns" in p:
+                if p["program"] != "floor":
                     f.write('"%s" %f\n' % (name, p["ns"]))
         gnuplot("""set terminal svg size 900,380 dynamic font 'sans,11'
 set termoption noenhanced
 set output '%s'
-set title 'ns per packet per decision path (mplb lb bench)'
+set title 'ns per packet per decision path (mplb lb bench); lines: floor, reference established'
 set style data histograms
 set style fill solid 0.8 border -1
 set boxwidth 0.8
@@ -208,8 +210,8 @@ set xtics rotate by -40
 set ylabel 'ns'
 set yrange [0:*]
 unset key
-plot '%s' using 2:xtic(1)
-""" % (os.path.join(plots_dir, "ns.svg"), dat))
+plot '%s' using 2:xtic(1), %f with lines dt 2 lw 2 lc rgb '#c03030', %f with lines dt 3 lw 2 lc rgb '#308030'
+""" % (os.path.join(plots_dir, "ns.svg"), dat, b["floor_ns"], b["ref_established_ns"]))
     out.append("\n![ns per packet per path](guide/ns.svg)\n")
     return "\n".join(out)
 

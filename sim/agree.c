@@ -80,7 +80,7 @@ static int setup(struct ag *a)
 	a->skel = lb_bpf__open();
 	if (!a->skel)
 		goto out;
-	a->skel->rodata->ring_size = AG_RING;
+	LB_RODATA_SET_RING(a->skel->rodata, AG_RING);
 	a->skel->rodata->max_vips = AG_VIPS;
 	bpf_map__set_max_entries(a->skel->maps.ch_rings, AG_RING * AG_VIPS);
 	bpf_map__set_max_entries(a->skel->maps.vip_stats, AG_VIPS);

@@ -30,6 +30,8 @@ static __u32 *ring_at(__u32 slot)
 #define SIM_token_hold(key) smap_lookup(&cur->token_hold, key)
 #define SIM_join_flows(key) smap_lookup(&cur->join_flows, key)
 #define SIM_conn_lru(key) smap_lookup(&cur->conn_lru, key)
+#define SIM_tsecr_cache(key) (&cur->tsecr_cache[*(const __u32 *)(key) % MPLB_TSECR_CACHE_ENTRIES])
+#define SIM_key_tokens(key) (&cur->key_tokens[*(const __u32 *)(key) % MPLB_KEY_CACHE_ENTRIES])
 
 #define LB_INLINE static inline
 #define LB_LOOKUP(map, key) SIM_##map(key)
@@ -37,6 +39,7 @@ static __u32 *ring_at(__u32 slot)
 #define LB_NOW_NS() (cur->now_ns)
 #define LB_COUNT(idx, bytes) ((void)(bytes), cur->stats[idx]++)
 #define LB_RING_SIZE (cur->ring_size)
+#define LB_RING_M (cur->ring_m)
 #define LB_MAX_VIPS (cur->max_vips)
 #define LB_NTOHS(x) ntohs(x)
 #define LB_TOKEN_OF_KEY(key) sha256_min_token(key)
@@ -47,6 +50,7 @@ int sim_lb_init(struct sim_lb *lb, const struct sim_lb_sizes *sz)
 	memset(lb, 0, sizeof(*lb));
 	lb->n_backend_slots = sz->backend_slots;
 	lb->ring_size = sz->ring_size;
+	lb->ring_m = lb_fastmod_m(sz->ring_size ? sz->ring_size : 1);
 	lb->max_vips = sz->max_vips;
 	lb->backends = calloc(sz->backend_slots, sizeof(*lb->backends));
 	lb->rings = calloc((size_t)sz->ring_size * sz->max_vips, sizeof(*lb->rings));
@@ -78,16 +82,17 @@ void sim_lb_forget(struct sim_lb *lb)
 	smap_clear(&lb->token_hold);
 	smap_clear(&lb->join_flows);
 	smap_clear(&lb->conn_lru);
+	memset(lb->key_tokens, 0, sizeof(lb->key_tokens));
+	memset(lb->tsecr_cache, 0, sizeof(lb->tsecr_cache));
 }
 
 int sim_lb_decide(struct sim_lb *lb, const struct packet_desc *pkt, const struct vip_meta *meta,
 		  const struct lb_config *cfg, struct decision *d)
 {
-	__u32 hash = lb_flow_hash(&pkt->flow);
 	int action;
 
 	cur = lb;
-	action = lb_decide(pkt, meta, cfg, d, hash, 0);
+	action = lb_decide(pkt, meta, cfg, d, 0);
 	if (action != FURTHER_PROCESSING)
 		return action;
 	/* forward(): the backend entry must exist, then XDP_TX (or redirect). */

@@ -14,10 +14,13 @@
 
 struct sim_lb {
 	struct smap token_sync, token_map, token_hold, join_flows, conn_lru;
+	struct key_token key_tokens[MPLB_KEY_CACHE_ENTRIES]; /* one CPU's caches */
+	struct tsecr_slot tsecr_cache[MPLB_TSECR_CACHE_ENTRIES];
 	struct backend *backends; /* indexed by backend id */
 	uint32_t n_backend_slots;
 	uint32_t *rings;          /* max_vips * ring_size */
 	uint32_t ring_size, max_vips;
+	uint64_t ring_m;          /* lb_fastmod_m(ring_size) */
 	uint64_t stats[LB_STAT_MAX];
 	uint64_t now_ns;          /* the simulation's clock: LB_NOW_NS() */
 };

@@ -13,10 +13,11 @@
  *   LB_NOW_NS()                 monotonic nanoseconds (bpf_ktime_get_ns)
  *   LB_COUNT(idx, bytes)        bump counter idx (LB_STATS)
  *   LB_RING_SIZE, LB_MAX_VIPS   the ring geometry
+ *   LB_RING_M                   lb_fastmod_m(LB_RING_SIZE), computed once
  *   LB_NTOHS(x)                 network to host order
  *   LB_TOKEN_OF_KEY(key)        MPTCP token of a 64-bit key (SHA-256)
  * and the maps by name: backends, ch_rings, token_sync, token_map,
- * token_hold, join_flows, conn_lru. XDP_DROP, BPF_ANY and BPF_NOEXIST come
+ * token_hold, join_flows, conn_lru, key_tokens, tsecr_cache. XDP_DROP, BPF_ANY and BPF_NOEXIST come
  * from vmlinux.h or <linux/bpf.h>.
  */
 #ifndef MPLB_LB_DECIDE_H
@@ -49,16 +50,38 @@ LB_INLINE bool backend_usable(__u32 id)
 	return be && (be->flags & BACKEND_F_PRESENT);
 }
 
-/* The Maglev ring's choice, or MPLB_NO_BACKEND. */
-LB_INLINE __u32 ring_pick(const struct vip_meta *meta, __u32 hash)
+/*
+ * The Maglev ring's choice, or MPLB_NO_BACKEND. The flow hash is computed
+ * here, on the paths that consult the ring, and nowhere else.
+ */
+LB_INLINE __u32 ring_pick(const struct vip_meta *meta, const struct flow_key *flow)
 {
 	__u32 rs = LB_RING_SIZE, slot, *id;
 
 	if (!rs || meta->vip_num >= LB_MAX_VIPS)
 		return MPLB_NO_BACKEND;
-	slot = meta->vip_num * rs + hash % rs;
+	slot = meta->vip_num * rs + lb_fastmod(lb_flow_hash(flow), LB_RING_M, rs);
 	id = LB_LOOKUP(ch_rings, &slot);
 	return id ? *id : MPLB_NO_BACKEND;
+}
+
+/* The backend id a TSecr carries (TSECR_NO_ID if none), through the per-CPU cache. */
+LB_INLINE int tsecr_id(const struct lb_config *cfg, __u32 tsecr)
+{
+	__u64 tag = (cfg->tsecr_key[0] ^ (cfg->tsecr_key[1] * 0x9e3779b97f4a7c15ULL)) | 1;
+	__u32 slot = (tsecr ^ (tsecr >> 16)) & (MPLB_TSECR_CACHE_ENTRIES - 1);
+	struct tsecr_slot *c = LB_LOOKUP(tsecr_cache, &slot);
+	int id;
+
+	if (c && c->key_tag == tag && c->tsecr == tsecr)
+		return c->id;
+	id = tsecr_decode(cfg->tsecr_key, tsecr);
+	if (c) {
+		c->key_tag = tag;
+		c->tsecr = tsecr;
+		c->id = id;
+	}
+	return id;
 }
 
 /* Pin a flow to a backend in map (join_flows, conn_lru). */
@@ -78,6 +101,8 @@ LB_INLINE int use_token_entry(const struct packet_desc *pkt,
 					   const struct token_entry *te, __u32 path,
 					   struct decision *d, __u64 bytes)
 {
+	struct flow_entry *fe;
+
 	if (te->flags & TOKEN_F_COLLIDED)
 		return lb_verdict(XDP_DROP, LB_STAT_DROP_TOKEN_COLLIDED, bytes);
 	if (!backend_usable(te->backend_id)) {
@@ -86,7 +111,10 @@ LB_INLINE int use_token_entry(const struct packet_desc *pkt,
 	}
 	d->backend_id = te->backend_id;
 	d->path = path;
-	lb_pin_flow(join_flows, &pkt->flow, d->backend_id);
+	/* A retransmitted SYN finds its entry: no rewrite (an LRU update allocates). */
+	fe = LB_LOOKUP(join_flows, &pkt->flow);
+	if (!fe || fe->backend_id != d->backend_id)
+		lb_pin_flow(join_flows, &pkt->flow, d->backend_id);
 	return FURTHER_PROCESSING;
 }
 
@@ -143,8 +171,7 @@ LB_INLINE int pick_by_token(const struct packet_desc *pkt,
 LB_INLINE int pick_backend(const struct packet_desc *pkt,
 					const struct vip_meta *meta,
 					const struct lb_config *cfg,
-					struct decision *d, __u32 hash,
-					__u64 bytes)
+					struct decision *d, __u64 bytes)
 {
 	bool tcp = pkt->flow.proto == IPPROTO_TCP_ && !pkt->is_fragment;
 	bool syn = tcp && (pkt->tcp_flags & TCP_FLAG_SYN);
@@ -180,7 +207,7 @@ LB_INLINE int pick_backend(const struct packet_desc *pkt,
 	}
 	/* The server put its id in TSval; the client echoes it in TSecr. */
 	if ((meta->flags & VIP_F_TSECR) && tcp && !syn && pkt->opts.has_ts) {
-		int id = tsecr_decode(cfg->tsecr_key, pkt->opts.tsecr);
+		int id = tsecr_id(cfg, pkt->opts.tsecr);
 
 		if (id >= 0 && backend_usable(id)) {
 			d->backend_id = id;
@@ -207,10 +234,16 @@ LB_INLINE int pick_backend(const struct packet_desc *pkt,
 		LB_COUNT(LB_STAT_EV_LRU_MISS, bytes);
 	}
 ring:
-	d->backend_id = ring_pick(meta, hash);
+	d->backend_id = ring_pick(meta, &pkt->flow);
 	if (d->backend_id == MPLB_NO_BACKEND || !backend_usable(d->backend_id))
 		return lb_verdict(XDP_DROP, LB_STAT_DROP_RING_EMPTY, bytes);
-	if (lru && tcp)
+	/*
+	 * The LRU learns a flow from its first segment after the SYN: a SYN
+	 * flood (spoofed, never completed) costs the ring only and evicts no
+	 * live flow. The price: a ring change within the handshake's RTT moves
+	 * that one connection.
+	 */
+	if (lru && tcp && !syn)
 		lb_pin_flow(conn_lru, &pkt->flow, d->backend_id);
 	return FURTHER_PROCESSING;
 }
@@ -226,12 +259,30 @@ LB_INLINE void learn_token(const struct packet_desc *pkt,
 					__u64 bytes)
 {
 	struct token_entry *te, fresh = {};
-	__u32 token;
+	__u64 key = pkt->opts.mpc_receiver_key;
+	struct key_token *cached;
+	__u32 token, slot;
 
 	if (!(meta->flags & VIP_F_TOKEN) || !pkt->opts.has_mpc_keys ||
 	    pkt->flow.proto != IPPROTO_TCP_ || (pkt->tcp_flags & TCP_FLAG_SYN))
 		return;
-	token = LB_TOKEN_OF_KEY(pkt->opts.mpc_receiver_key);
+	/*
+	 * The client repeats MP_CAPABLE on its first data segments: SHA-256 runs
+	 * once per key, the repeats read the cache (a pure function's results:
+	 * an overwritten slot is only computed again).
+	 */
+	slot = (__u32)(key ^ (key >> 32)) & (MPLB_KEY_CACHE_ENTRIES - 1);
+	cached = LB_LOOKUP(key_tokens, &slot);
+	if (cached && cached->valid && cached->key == key) {
+		token = cached->token;
+	} else {
+		token = LB_TOKEN_OF_KEY(key);
+		if (cached) {
+			cached->key = key;
+			cached->token = token;
+			cached->valid = 1;
+		}
+	}
 	te = LB_LOOKUP(token_map, &token);
 	if (!te) {
 		fresh.learned_ns = LB_NOW_NS();
@@ -262,9 +313,9 @@ LB_INLINE void learn_token(const struct packet_desc *pkt,
  * anything else is the XDP action.
  */
 LB_INLINE int lb_decide(const struct packet_desc *pkt, const struct vip_meta *meta,
-			const struct lb_config *cfg, struct decision *d, __u32 hash, __u64 bytes)
+			const struct lb_config *cfg, struct decision *d, __u64 bytes)
 {
-	int action = pick_backend(pkt, meta, cfg, d, hash, bytes);
+	int action = pick_backend(pkt, meta, cfg, d, bytes);
 
 	if (action != FURTHER_PROCESSING)
 		return action;

@@ -117,6 +117,32 @@ struct flow_key {
 	__u8 pad[2];
 };
 
+/*
+ * Key -> token cache slot (key_tokens, per CPU, direct-mapped): the
+ * MP_CAPABLE repeats of one connection arrive on one CPU (RSS), so a
+ * per-CPU array answers them without SHA-256, a lock or an allocation.
+ */
+#define MPLB_KEY_CACHE_ENTRIES 4096 /* power of two */
+struct key_token {
+	__u64 key;
+	__u32 token;
+	__u32 valid;
+};
+
+/*
+ * TSecr -> decoded backend id cache slot (tsecr_cache, per CPU,
+ * direct-mapped). Every segment a client sends within one tick of the
+ * server's clock echoes the same TSval, so one decode (two SipHash) serves
+ * them all. key_tag ties the slot to the key it was decoded with (never 0:
+ * an empty slot matches nothing), so a new key invalidates every slot.
+ */
+#define MPLB_TSECR_CACHE_ENTRIES 4096 /* power of two */
+struct tsecr_slot {
+	__u64 key_tag;
+	__u32 tsecr;
+	__s32 id; /* TSECR_NO_ID included */
+};
+
 /* Token map value: token -> backend learned from an MP_CAPABLE ACK. */
 #define TOKEN_F_COLLIDED (1u << 0) /* seen on two backends: joins for it are dropped */
 
@@ -238,20 +264,58 @@ static inline __u32 lb_fmix32(__u32 h)
 	return h;
 }
 
+/* lb_mix32(h, 0): an IPv4 flow's three zero words cost a rotate and a multiply-add each. */
+static inline __u32 lb_mix32_zero(__u32 h)
+{
+	h = (h << 13) | (h >> 19);
+	return h * 5 + 0xe6546b64u;
+}
+
 static inline __u32 lb_flow_hash(const struct flow_key *f)
 {
 	__u32 h = 0x6d706c62u; /* "mplb" */
-	h = lb_mix32(h, f->src[0]);
-	h = lb_mix32(h, f->src[1]);
-	h = lb_mix32(h, f->src[2]);
-	h = lb_mix32(h, f->src[3]);
-	h = lb_mix32(h, f->dst[0]);
-	h = lb_mix32(h, f->dst[1]);
-	h = lb_mix32(h, f->dst[2]);
-	h = lb_mix32(h, f->dst[3]);
+
+	if (f->family == MPLB_FAMILY_V4) { /* the same value, without the zero words' work */
+		h = lb_mix32(h, f->src[0]);
+		h = lb_mix32_zero(lb_mix32_zero(lb_mix32_zero(h)));
+		h = lb_mix32(h, f->dst[0]);
+		h = lb_mix32_zero(lb_mix32_zero(lb_mix32_zero(h)));
+	} else {
+		h = lb_mix32(h, f->src[0]);
+		h = lb_mix32(h, f->src[1]);
+		h = lb_mix32(h, f->src[2]);
+		h = lb_mix32(h, f->src[3]);
+		h = lb_mix32(h, f->dst[0]);
+		h = lb_mix32(h, f->dst[1]);
+		h = lb_mix32(h, f->dst[2]);
+		h = lb_mix32(h, f->dst[3]);
+	}
 	h = lb_mix32(h, ((__u32)f->sport << 16) | f->dport);
 	h = lb_mix32(h, f->proto);
 	return lb_fmix32(h);
+}
+
+/*
+ * a % d without a division (Lemire, Kaser, Kurz, "Faster remainder by direct
+ * computation", 2019): exact for every 32-bit a and 0 < d < 2^32, with
+ * m = lb_fastmod_m(d) computed once. The 64x64 -> high 64 product is taken
+ * in 32-bit halves, so BPF (which has no 128-bit multiply) runs it too.
+ * The ring's size is a load-time value, so % would be a real division.
+ */
+static inline __u64 lb_fastmod_m(__u32 d)
+{
+	return ~0ULL / d + 1;
+}
+
+/* The XDP program's ring geometry: its size and the size's fastmod constant, always together. */
+#define LB_RODATA_SET_RING(rodata, rs) \
+	((rodata)->ring_size = (rs), (rodata)->ring_m = lb_fastmod_m(rs))
+
+static inline __u32 lb_fastmod(__u32 a, __u64 m, __u32 d)
+{
+	__u64 low = m * a;
+
+	return (__u32)((((low >> 32) * d) + (((low & 0xffffffffULL) * d) >> 32)) >> 32);
 }
 
 #endif /* MPLB_LB_STRUCTS_H */

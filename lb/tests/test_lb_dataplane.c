@@ -122,7 +122,7 @@ static int setup(void **state)
 	skel = lb_bpf__open();
 	if (!skel)
 		return -1;
-	skel->rodata->ring_size = RING;
+	LB_RODATA_SET_RING(skel->rodata, RING);
 	skel->rodata->max_vips = NVIPS;
 	bpf_map__set_max_entries(skel->maps.ch_rings, NVIPS * RING);
 	bpf_map__set_max_entries(skel->maps.vip_stats, NVIPS);
@@ -661,6 +661,26 @@ static void test_tsecr(void **state)
 	s.tcpopt_len = opt_ts(opt, 1000, tsecr_encode(TSECR_KEY, 0x12345678, 200));
 	run_pkt(&r, "ACK with TSecr encoding unconfigured backend 200: ring", &s);
 	assert_dsr_to(&r, ring_backend(VIP_TSECR, &s));
+
+	/* The decode cache answers a repeat, and forgets everything when the key changes. */
+	s.tcpopt_len = opt_ts(opt, 1000, enc);
+	run_pkt(&r, "the backend-2 TSecr again (served by the per-CPU cache): backend 2", &s);
+	assert_dsr_to(&r, 2);
+	{
+		struct lb_config c;
+		uint32_t zero = 0;
+		int fd = bpf_map__fd(skel->maps.config_map);
+		__u64 other[2] = {TSECR_KEY[0] ^ 0x5a5a, TSECR_KEY[1]};
+
+		assert_int_equal(tsecr_decode(other, enc), TSECR_NO_ID); /* these keys: no id */
+		assert_int_equal(bpf_map_lookup_elem(fd, &zero, &c), 0);
+		c.tsecr_key[0] = other[0];
+		assert_int_equal(bpf_map_update_elem(fd, &zero, &c, BPF_ANY), 0);
+		run_pkt(&r, "the same TSecr after a key change: decoded again, no id, ring", &s);
+		assert_dsr_to(&r, ring_backend(VIP_TSECR, &s));
+		assert_int_equal(delta(&r, LB_STAT_EV_TSECR_NO_ID), 1);
+		set_config(LB_FWD_DSR, LB_XMIT_TX, 0);
+	}
 }
 
 /*
@@ -809,10 +829,16 @@ static void test_lru(void **state)
 	(void)state;
 	NEED_ROOT();
 	want = ring_backend(VIP_LRU, &s);
-	run_pkt(&r, "SYN to the LRU VIP: ring, flow recorded", &s);
+	run_pkt(&r, "SYN to the LRU VIP: ring, not recorded (a SYN flood leaves no state)", &s);
 	assert_dsr_to(&r, want);
+	assert_int_equal(delta(&r, LB_STAT_PATH_RING), 1);
+	run_pkt(&r, "the SYN again: still the ring", &s);
+	assert_int_equal(delta(&r, LB_STAT_PATH_RING), 1);
 	s.tcp_flags = 0x10;
-	run_pkt(&r, "ACK of that flow: LRU hit", &s);
+	run_pkt(&r, "its first ACK: LRU miss, ring, flow recorded", &s);
+	assert_dsr_to(&r, want);
+	assert_int_equal(delta(&r, LB_STAT_EV_LRU_MISS), 1);
+	run_pkt(&r, "the next ACK of that flow: LRU hit", &s);
 	assert_dsr_to(&r, want);
 	assert_int_equal(delta(&r, LB_STAT_PATH_LRU_HIT), 1);
 	s.sport++;
@@ -937,13 +963,18 @@ static const uint8_t IPV4_NO_PORTS[34] = {0x02, 0x1b, 0, 0, 0, 1, 0x02, 0xcc, 0,
 
 static const struct odd odd_inputs[] = {
 	/* TCP options */
-	{"option of length 0", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(8, 0, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
-	{"option of length 1", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(8, 1, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
-	{"option longer than the option area", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(30, 40, 0, 0)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
-	{"kind byte last in the area, no length", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(1, 1, 1, 30)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
-	{"data offset past the end of the frame", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .doff_words = 15, OPT(1, 1, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
-	{"EOL then garbage: the walk stops at EOL", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(0, 30, 0, 99)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
-	{"40 NOPs: the whole option area", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
+	{"option of length 0", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(8, 0, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"option of length 1", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(8, 1, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"option longer than the option area", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(30, 40, 0, 0)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"kind byte last in the area, no length", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(1, 1, 1, 30)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"data offset past the end of the frame", {V4("10.0.0.3", 80), .tcp_flags = 0x10, .doff_words = 15, OPT(1, 1, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"EOL then garbage: the walk stops at EOL", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(0, 30, 0, 99)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
+	{"40 NOPs: the whole option area", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
+	{"hash VIP: options are not walked, a bad one is not counted", {V4("10.0.0.1", 80), .tcp_flags = 0x10, OPT(8, 0, 1, 1)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
+	{"NOP NOP TS, then a DSS ending the area: read in place", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 30, 8, 0x20, 0x01, 0, 0, 0, 1)}, XDP_TX, LB_STAT_PATH_RING, LB_STAT_EV_TCPOPT_MALFORMED},
+	{"NOP NOP TS, then an option of length 0: walked, counted", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 8, 0, 1, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"NOP NOP TS, then a DSS longer than the area", {V4("10.0.0.3", 80), .tcp_flags = 0x10, OPT(1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 30, 12, 0x20, 0x01, 0, 0, 0, 1)}, XDP_TX, LB_STAT_EV_TCPOPT_MALFORMED, NONE},
+	{"TSecr VIP, NOP NOP TS first: the rest is not read", {V4("10.0.0.4", 80), .tcp_flags = 0x10, OPT(1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 8, 0, 1, 1)}, XDP_TX, LB_STAT_EV_TSECR_NO_ID, LB_STAT_EV_TCPOPT_MALFORMED},
 	{"TCP data offset 4 (< 5 words)", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .doff_words = 4}, XDP_DROP, LB_STAT_DROP_MALFORMED_L4, NONE},
 	{"TCP data offset 0", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .doff_words = 0x10}, XDP_DROP, LB_STAT_DROP_MALFORMED_L4, NONE},
 	{"TCP header cut after 10 bytes", {V4("10.0.0.1", 80), .tcp_flags = 0x10, .truncate = 10}, XDP_DROP, LB_STAT_DROP_MALFORMED_L4, NONE},

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The hashes the data plane shares with userspace, checked in userspace:
- * sha256_min.h against OpenSSL, and the tsecr.h encoding (round trip,
- * rejection of random and forged TSecr values, SipHash reference vector).
+ * sha256_min.h against OpenSSL, the tsecr.h encoding (round trip,
+ * rejection of random and forged TSecr values, SipHash reference vector),
+ * and the ring's arithmetic in lb_structs.h (fastmod against %, the IPv4
+ * flow hash against the mix of all ten words it stands for).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "mptcp_crypto.h"
+#include "mplb/lb_structs.h"
 #include "mplb/sha256_min.h"
 #include "mplb/tsecr.h"
 #include "prng.h"
@@ -146,6 +149,50 @@ static void test_tsecr_forgery(void **state)
 	assert_true(same < 200);
 }
 
+/* lb_fastmod(a, m, d) == a % d: ring sizes the config allows, edge values, random values. */
+static void test_fastmod_exact(void **state)
+{
+	static const uint32_t ds[] = {1, 2, 3, 7, 251, 1021, 4093, 65521, 65537, 131071,
+				      1000003, 16777259, 2147483647u, 4294967291u, 4294967295u};
+	static const uint32_t edges[] = {0, 1, 2, 65535, 65536, 65537, 0x7fffffffu,
+					 0x80000000u, 0xfffffffeu, 0xffffffffu};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(ds) / sizeof(ds[0]); k++) {
+		uint64_t m = lb_fastmod_m(ds[k]);
+		for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
+			assert_int_equal(lb_fastmod(edges[e], m, ds[k]), edges[e] % ds[k]);
+		for (int i = 0; i < 200000; i++) {
+			uint32_t a = (uint32_t)rnd64();
+			if (lb_fastmod(a, m, ds[k]) != a % ds[k])
+				fail_msg("fastmod(%u, %u) = %u, want %u", a, ds[k],
+					 lb_fastmod(a, m, ds[k]), a % ds[k]);
+		}
+	}
+}
+
+/* The IPv4 shortcut gives the value the ten-word mix gives (pinned rings keep their flows). */
+static void test_flow_hash_v4_unchanged(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 100000; i++) {
+		struct flow_key f = {.family = MPLB_FAMILY_V4, .proto = i % 2 ? 6 : 17};
+		uint32_t h = 0x6d706c62u;
+
+		f.src[0] = (uint32_t)rnd64();
+		f.dst[0] = (uint32_t)rnd64();
+		f.sport = (uint16_t)rnd64();
+		f.dport = (uint16_t)rnd64();
+		for (int w = 0; w < 4; w++)
+			h = lb_mix32(h, f.src[w]);
+		for (int w = 0; w < 4; w++)
+			h = lb_mix32(h, f.dst[w]);
+		h = lb_mix32(h, ((uint32_t)f.sport << 16) | f.dport);
+		h = lb_fmix32(lb_mix32(h, f.proto));
+		assert_int_equal(lb_flow_hash(&f), h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +202,8 @@ int main(void)
 		cmocka_unit_test(test_tsecr_roundtrip),
 		cmocka_unit_test(test_tsecr_random_rejected),
 		cmocka_unit_test(test_tsecr_forgery),
+		cmocka_unit_test(test_fastmod_exact),
+		cmocka_unit_test(test_flow_hash_v4_unchanged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
