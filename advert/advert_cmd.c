@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"  [address primary]\n"
 		"  address = 192.0.2.1\n"
 		"  priority = 7          ; 0..7, 7 most preferred\n"
-		"  community = 1         ; 0..15, addresses sharing fate share a community\n"
+		"  community = 1         ; 1..15, addresses sharing fate share one; none: its own\n"
 		"  backup = no           ; yes: use only after a break\n"
 		"\n"
 		"Test hook (never in production): --test-malform short|odd|overlong|empty|dup\n"
@@ -83,8 +83,13 @@ static void print_addresses(const struct advert_config *cfg)
 	for (unsigned i = 0; i < cfg->n_addrs; i++) {
 		const struct advert_address *ad = &cfg->addrs[i];
 		inet_ntop(ad->family, ad->addr, ip, sizeof(ip));
-		printf("  %-12s %-24s backup %-3s priority %u community %-2u octet 0x%02x%s\n", ad->name,
-		       ip, ad->backup ? "yes" : "no", ad->priority, ad->community,
+		char comm[16];
+		if (ad->community)
+			snprintf(comm, sizeof(comm), "%u", ad->community);
+		else
+			snprintf(comm, sizeof(comm), "own");
+		printf("  %-12s %-24s backup %-3s priority %u community %-4s octet 0x%02x%s\n", ad->name,
+		       ip, ad->backup ? "yes" : "no", ad->priority, comm,
 		       advert_address_octet(ad), ad->initial ? "" : " (not on SYN/ACK)");
 	}
 }
@@ -288,6 +293,16 @@ static int cmd_check(int argc, char **argv)
 		return 1;
 	printf("%s: %u address(es)\n", conf, cfg.n_addrs);
 	print_addresses(&cfg);
+	/* Say what "no community" means where it could be mistaken for a shared default. */
+	unsigned own = 0, shared = 0;
+	for (unsigned i = 0; i < cfg.n_addrs; i++)
+		cfg.addrs[i].community ? shared++ : own++;
+	if (own > 1)
+		printf("note: %u addresses have no community: each is a community of its own, so the\n"
+		       "      community policy gives each its own subflow. Addresses that share fate\n"
+		       "      (one interface's IPv4 and IPv6) should say so: community = 1..15.\n", own);
+	else if (own && shared)
+		printf("note: one address has no community: it is a community of its own.\n");
 	return 0;
 }
 

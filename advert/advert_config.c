@@ -109,8 +109,12 @@ int advert_config_key(struct advert_config *cfg, const char *section, const char
 			return bad(err, errlen, "[address %s]: priority must be 0..7 (7 most preferred), not '%s'",
 				   sname, value);
 	} else if (!strcmp(name, "community")) {
-		if (parse_small(value, ADDR_ATTR_COMMUNITY_MAX, &ad->community))
-			return bad(err, errlen, "[address %s]: community must be 0..15, not '%s'", sname, value);
+		/* 0 on the wire is "no community": an address of its own (the draft gives 0 no meaning). */
+		if (parse_small(value, ADDR_ATTR_COMMUNITY_MAX, &ad->community) || ad->community == 0)
+			return bad(err, errlen,
+				   "[address %s]: community must be 1..15, not '%s' (addresses that share "
+				   "fate share a value; leave the key out for an address of its own)",
+				   sname, value);
 	} else if (!strcmp(name, "initial")) {
 		if (cfg_parse_bool(value, &ad->initial))
 			return bad(err, errlen, "[address %s]: initial must be yes or no, not '%s'", sname, value);

@@ -30,8 +30,10 @@ static void usage(FILE *f)
 		"status  connections, remote addresses, subflows and decisions of a\n"
 		"        running daemon (from %s/client-<netns or pid>.json).\n"
 		"\n"
-		"example:\n"
-		"  ip netns exec cli mplb client run -c client/examples/client.ini &\n"
+		"example (in network namespace cli; --netns enters it the way nsenter does,\n"
+		"keeping the host's /sys, so pinned maps and cgroups stay visible;\n"
+		"`ip netns exec` remounts /sys and hides them):\n"
+		"  mplb client run --netns cli -c client/examples/client.ini &\n"
 		"  mplb client status --netns cli\n",
 		CLIENT_STATE_DIR);
 }
@@ -83,8 +85,12 @@ static int remote_key(struct ini_ctx *ic, const char *sname, const char *name, c
 			return -1;
 		st->attr.prio = (uint8_t)v;
 	} else if (!strcmp(name, "community")) {
-		if (parse_uint(value, "community", 0, ADDR_ATTR_COMMUNITY_MAX, &v))
+		/* 1..15 as in mplb advert: 0 means none (an address of its own), so it is not written. */
+		if (parse_uint(value, "community", 1, ADDR_ATTR_COMMUNITY_MAX, &v)) {
+			mplb_err("%s: [remote %s]: leave community out for an address of its own", ic->path,
+				 sname);
 			return -1;
+		}
 		st->attr.community = (uint8_t)v;
 	} else {
 		mplb_err("%s: unknown key '%s' in [remote %s]", ic->path, name, sname);

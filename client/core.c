@@ -2,6 +2,7 @@
 /* mplb client core: model updates from events, actions for policies. */
 #include <errno.h>
 #include <stdarg.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,8 +275,11 @@ static void uplink_transition(struct cl_ctx *ctx, struct cl_uplink *u,
 	ctx->dirty = true;
 	if (usable) {
 		u->up_since = ctx->now;
-		logf_(ctx, "uplink", 0, "uplink %s up (v4 %s, v6 %s)", u->name,
-		      u->has_v4 ? "yes" : "no", u->has_v6 ? "yes" : "no");
+		u->up_at_start = ctx->startup;
+		/* The other family's address may follow: cl_uplink_addr logs it when it does. */
+		logf_(ctx, "uplink", 0, "uplink %s up (IPv4 %s, IPv6 %s%s)", u->name,
+		      u->has_v4 ? "yes" : "no", u->has_v6 ? "yes" : "no",
+		      u->has_v4 && u->has_v6 ? "" : " so far");
 		DISPATCH(ctx, uplink_up, u);
 	} else {
 		logf_(ctx, "uplink", 0, "uplink %s down", u->name);
@@ -310,7 +314,7 @@ void cl_uplink_addr(struct cl_ctx *ctx, int ifindex, int family,
 	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, ifindex);
 	if (!u)
 		return;
-	bool was = any_usable(u);
+	bool was = any_usable(u), had_v4 = u->has_v4, had_v6 = u->has_v6;
 	if (family == AF_INET) {
 		if (add && !u->has_v4) {
 			memcpy(&u->v4, addr, 4);
@@ -336,6 +340,12 @@ void cl_uplink_addr(struct cl_ctx *ctx, int ifindex, int family,
 	if (!was && add && any_usable(u))
 		u->up_since = ctx->now;
 	uplink_transition(ctx, u, was);
+	if (was && add && (family == AF_INET ? !had_v4 : !had_v6)) {
+		char ip[INET6_ADDRSTRLEN];
+		inet_ntop(family, addr, ip, sizeof(ip));
+		logf_(ctx, "uplink", 0, "uplink %s: %s usable too (%s)", u->name,
+		      family == AF_INET ? "IPv4" : "IPv6", ip);
+	}
 	if (was && add)
 		DISPATCH(ctx, uplink_up, u); /* a new family may add subflows */
 }
@@ -407,7 +417,8 @@ int cl_remote_rank(const struct cl_remote *r)
 
 int cl_community_key(const struct cl_remote *r)
 {
-	return r->attr.source ? r->attr.community : 256 + r->id;
+	/* Community 0 is none: the address is a community of its own (as without attributes). */
+	return r->attr.source && r->attr.community ? r->attr.community : 256 + r->id;
 }
 
 static struct cl_attr attr_from_octet(uint8_t octet, uint8_t source)
@@ -974,13 +985,17 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 		ctx->dirty = true;
 		{
 			struct cl_uplink *u = cl_uplink_by_ifindex(ctx, sf->ifindex);
-			double since_up = u ? ctx->now - u->up_since : -1;
+			char when[64] = "";
+			/* Time from the uplink coming up, only when that was an event we saw. */
+			if (u && !u->up_at_start)
+				snprintf(when, sizeof(when), " (%.3f s after uplink %s came up)",
+					 ctx->now - u->up_since, u->name);
 			logf_(ctx, "subflow", c->token,
-			      "conn 0x%08x subflow established %s %s -> %s%s (%.3f s after uplink up)",
+			      "conn 0x%08x subflow established %s %s -> %s%s%s",
 			      c->token, uplink_name(ctx, sf->ifindex),
 			      ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a)),
 			      ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b)),
-			      sf->backup ? " backup" : "", since_up);
+			      sf->backup ? " backup" : "", when);
 		}
 		claim_orphans(ctx, c); /* attributes seen on this subflow before we knew its port */
 		DISPATCH(ctx, subflow_established, c, sf);

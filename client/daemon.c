@@ -327,9 +327,11 @@ static int rtnl_open(struct client_daemon *d)
 		mnl_socket_close(d->rtq);
 		d->rtq = NULL;
 	}
+	d->ctx.startup = true;
 	int rc = rtnl_dump(d, RTM_GETLINK, AF_UNSPEC);
 	if (!rc)
 		rc = rtnl_dump(d, RTM_GETADDR, AF_UNSPEC);
+	d->ctx.startup = false;
 	return rc;
 }
 

@@ -57,6 +57,7 @@ struct cl_uplink {
 	struct in_addr v4;
 	struct in6_addr v6;
 	double up_since;	/* when it last became usable, for timing logs */
+	bool up_at_start;	/* usable in the daemon's initial dump: up_since is not an event */
 };
 
 /* A remote address of a connection: the initial one (id 0) or announced. */
@@ -270,6 +271,7 @@ struct cl_ctx {
 	struct cl_decision decisions[CL_DECISIONS];
 	unsigned n_decisions;		/* total ever; ring index = n % CL_DECISIONS */
 	bool dirty;			/* state changed since the last save */
+	bool startup;			/* the daemon is reading the initial interface dump */
 	/* Wire attributes that arrived before their connection's first event. */
 	struct cl_orphan {
 		bool used;

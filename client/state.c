@@ -259,10 +259,16 @@ int client_status(const char *path, bool json)
 		}
 		printf("    subflows:\n");
 		json_array_foreach(json_object_get(v, "subflows"), k, w)
-			printf("      %-6s %s -> %s  %s%s%s%s%s\n", jstr(w, "uplink"), jstr(w, "local"),
+			/*
+			 * Two backup bits: ours (MP_JOIN B / MP_PRIO we sent; the kernel's
+			 * request_bkup) and the peer's (what its SYN/ACK or MP_PRIO said;
+			 * the `backup` of `ip mptcp monitor`). The scheduler honours either.
+			 */
+			printf("      %-6s %s -> %s  %s%s%s%s%s%s\n", jstr(w, "uplink"), jstr(w, "local"),
 			       jstr(w, "remote"), jstr(w, "state"),
 			       json_is_true(json_object_get(w, "initial")) ? " (initial)" : "",
-			       json_is_true(json_object_get(w, "backup")) ? " backup" : "",
+			       json_is_true(json_object_get(w, "backup")) ? " backup (ours)" : "",
+			       json_is_true(json_object_get(w, "peer_backup")) ? " backup (peer's)" : "",
 			       json_is_true(json_object_get(w, "failover")) ? " failover" : "",
 			       json_is_true(json_object_get(w, "standby")) ? " standby" : "");
 	}

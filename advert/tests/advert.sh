@@ -247,12 +247,19 @@ else fail "tcx link lifecycle" "base $base running $during term $after_term kill
 printf '[address a]\naddress = 192.0.2.1\npriority = 9\n' >"$T_TMP/bad1.ini"
 printf '[address a]\nbackup = yes\n' >"$T_TMP/bad2.ini"
 printf '[advert]\ninterfaces = eth0\n' >"$T_TMP/bad3.ini"
-for b in bad1 bad2 bad3; do
+printf '[address a]\naddress = 192.0.2.1\ncommunity = 0\n' >"$T_TMP/bad4.ini"
+for b in bad1 bad2 bad3 bad4; do
 	out=$("$MPLB" advert check -c "$T_TMP/$b.ini" 2>&1); rc=$?
 	[ $rc -ne 0 ] && pass "advert check rejects $b: $(echo "$out" | head -1)" || fail "advert check rejects $b" "$out"
 done
 out=$("$MPLB" advert check -c "$T_TMP/advert.ini" 2>&1)
 echo "$out" | grep -q "extra4 .* octet 0x27" && pass "advert check prints the attribute octets" ||
 	fail "advert check prints the attribute octets" "$out"
+# Priorities only: no address shares a community by default, and check says so.
+printf '[address a]\naddress = 192.0.2.1\npriority = 7\n[address b]\naddress = 192.0.2.2\npriority = 3\n' >"$T_TMP/prio.ini"
+out=$("$MPLB" advert check -c "$T_TMP/prio.ini" 2>&1)
+if echo "$out" | grep -q "a .*community own .*octet 0x0e" && echo "$out" | grep -q "each is a community of its own"; then
+	pass "advert check: addresses without a community are each their own, and it says so"
+else fail "advert check: addresses without a community" "$out"; fi
 
 exit $((T_FAILED > 0))

@@ -325,6 +325,21 @@ static void test_community_one_each(void **state)
 	assert_int_equal(fk.n_creates, 5);
 }
 
+/* Priorities only (community 0 on the wire): each address is its own community, not one shared. */
+static void test_community_zero_is_none(void **state)
+{
+	(void)state;
+	setup_units("community", NULL);
+	wire_attr(0, 0, 7, 0);
+	established();
+	wire_attr(1, 0, 5, 0);
+	announce(1, BK_HI);
+	wire_attr(2, 0, 3, 0);
+	announce(2, BK_LO);
+	/* One subflow to each announced address (the initial one covers only its own). */
+	assert_int_equal(fk.n_creates, 2);
+}
+
 static void static_attrs(struct cl_config *cfg)
 {
 	struct cl_static_attr *st = &cfg->static_attrs[cfg->n_static_attrs++];
@@ -459,6 +474,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_mbb_standby_and_promotion, teardown),
 		cmocka_unit_test_teardown(test_priority_classes, teardown),
 		cmocka_unit_test_teardown(test_community_one_each, teardown),
+		cmocka_unit_test_teardown(test_community_zero_is_none, teardown),
 		cmocka_unit_test_teardown(test_attr_timing_and_sources, teardown),
 		cmocka_unit_test_teardown(test_cross_family_fallback, teardown),
 	};
