@@ -155,6 +155,27 @@ static int client_ini_key(void *user, const char *section, const char *name,
 			mplb_err("%s: keep must be 'one' or 'non-backup', not '%s'", ic->path, value);
 			goto bad;
 		}
+	} else if (!strcmp(name, "health_interval_ms")) {
+		if (parse_uint(value, "health_interval_ms", 0, 1000, &v))
+			goto bad;
+		cfg->health_interval_ms = (unsigned)v;
+	} else if (!strcmp(name, "dark_after_ms")) {
+		if (parse_uint(value, "dark_after_ms", 20, 60000, &v))
+			goto bad;
+		cfg->dark_after_ms = (unsigned)v;
+	} else if (!strcmp(name, "probe_wait_ms")) {
+		if (parse_uint(value, "probe_wait_ms", 10, 60000, &v))
+			goto bad;
+		cfg->probe_wait_ms = (unsigned)v;
+	} else if (!strcmp(name, "idle_probe_ms")) {
+		if (parse_uint(value, "idle_probe_ms", 0, 3600000, &v))
+			goto bad;
+		if (v && v < 600) {
+			mplb_err("%s: idle_probe_ms must be 0 (off) or at least 600: a peer answers "
+				 "probes at most every 500 ms (net.ipv4.tcp_invalid_ratelimit)", ic->path);
+			goto bad;
+		}
+		cfg->idle_probe_ms = (unsigned)v;
 	} else if (!strcmp(name, "community_subflows")) {
 		if (parse_uint(value, "community_subflows", 1, 8, &v))
 			goto bad;

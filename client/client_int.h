@@ -13,6 +13,7 @@
 
 struct mnl_socket;
 struct client_attr;
+struct tcp_health;
 
 struct client_daemon {
 	struct cl_config cfg;
@@ -30,6 +31,8 @@ struct client_daemon {
 	struct mnl_socket *rtq;		/* route queries */
 	unsigned rtq_seq;
 	struct client_attr *attr;	/* BPF attribute parser, NULL without */
+	struct tcp_health *health;	/* sock_diag sampler, NULL without */
+	double last_health;		/* last sample */
 };
 
 /* Parse an INI config into cfg (keys of section [client]); 0 or -1. */

@@ -24,6 +24,10 @@ void cl_config_defaults(struct cl_config *cfg)
 	cfg->withdraw_lost = true;
 	cfg->cross_family = CL_CROSS_FALLBACK;
 	cfg->cross_family_wait_ms = 150;
+	cfg->health_interval_ms = 10;
+	cfg->dark_after_ms = 50;
+	cfg->probe_wait_ms = 30;
+	cfg->idle_probe_ms = 1000;
 }
 
 const char *cl_cross_family_name(enum cl_cross_family v)
@@ -969,6 +973,15 @@ void cl_on_pm_event(struct cl_ctx *ctx, const struct mptcp_pm_nl_event *ev)
 			sf->rport = ev->dport;
 			sf->created_at = ctx->now;
 		}
+		if (sf->state == CL_SF_CLOSED && sf->close_when_up) {
+			/* Closed while its SYN was out: now it has a port, close it for real. */
+			sf->close_when_up = false;
+			sf->lport = ev->sport;
+			sf->loc_id = ev->loc_id;
+			sf->state = CL_SF_ESTABLISHED;
+			cl_subflow_close(ctx, c, sf, "it was closed while connecting");
+			return;
+		}
 		sf->lport = ev->sport;
 		sf->loc_id = ev->loc_id;
 		sf->rem_id = ev->rem_id;
@@ -1323,6 +1336,9 @@ int cl_subflow_close(struct cl_ctx *ctx, struct cl_conn *c,
 		rem.port = sf->rport;
 		sf->closing_by_us = true;
 		rc = ctx->exec.subflow_destroy(ctx, c->token, &l, &rem);
+	} else if (sf->state == CL_SF_CONNECTING) {
+		/* No port to name it by yet: it is destroyed when it comes up. */
+		sf->close_when_up = true;
 	}
 	sf->state = CL_SF_CLOSED;
 	ctx->dirty = true;
@@ -1455,4 +1471,178 @@ double cl_tick(struct cl_ctx *ctx)
 		}
 	}
 	return next;
+}
+
+/* ---- dark-path detection ------------------------------------------------- */
+
+/* The peer answers out-of-window probes at most every 500 ms (tcp_invalid_ratelimit). */
+#define CL_PROBE_GAP 0.6
+/* Samples in a row with data arriving: a stream, whose stop means something. */
+#define CL_STREAM_SAMPLES 3
+
+bool cl_health_wanted(const struct cl_ctx *ctx)
+{
+	bool unit = false;
+
+	if (!ctx->cfg.health_interval_ms)
+		return false;
+	for (unsigned u = 0; u < ctx->n_units; u++)
+		unit |= ctx->units[u]->needs_health;
+	if (!unit)
+		return false;
+	for (const struct cl_conn *c = ctx->conns; c; c = c->next)
+		if (c->established)
+			return true;
+	return false;
+}
+
+static struct cl_subflow *sf_by_tuple(struct cl_ctx *ctx, const struct cl_tcp_sample *s,
+				      struct cl_conn **conn)
+{
+	for (struct cl_conn *c = ctx->conns; c; c = c->next)
+		for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+			struct cl_subflow *sf = &c->subflows[i];
+			if (sf->used && sf->state == CL_SF_ESTABLISHED && sf->family == s->family &&
+			    sf->lport == s->lport && sf->rport == s->rport &&
+			    mptcp_pm_nl_inaddr_eq(s->family, &sf->laddr, &s->laddr) &&
+			    mptcp_pm_nl_inaddr_eq(s->family, &sf->raddr, &s->raddr)) {
+				*conn = c;
+				return sf;
+			}
+		}
+	return NULL;
+}
+
+static void declare_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf,
+			 double quiet_s, const char *what)
+{
+	char a[80], b[80];
+
+	sf->hl.dark = true;
+	sf->hl.dark_at = ctx->now;
+	sf->hl.silent_since = ctx->now - quiet_s;
+	sf->hl.probe_at = 0;
+	ctx->dirty = true;
+	cl_decide(ctx, c->token, "path of subflow %s %s -> %s is dark: %s (quiet for %.0f ms)",
+		  uplink_name(ctx, sf->ifindex), ep_str(sf->family, &sf->laddr, sf->lport, a, sizeof(a)),
+		  ep_str(sf->family, &sf->raddr, sf->rport, b, sizeof(b)), what, quiet_s * 1000);
+	DISPATCH(ctx, path_dark, c, sf);
+}
+
+static void send_probe(struct cl_ctx *ctx, struct cl_subflow *sf, uint32_t segs_in, bool idle)
+{
+	if (!ctx->exec.probe || ctx->exec.probe(ctx, sf))
+		return;
+	sf->hl.probe_idle = idle;
+	if (idle)
+		sf->hl.probe_sending = false;
+	sf->hl.probe_at = ctx->now;
+	sf->hl.probe_segs_in = segs_in;
+	sf->hl.idle_probe_at = ctx->now;
+}
+
+void cl_on_tcp_sample(struct cl_ctx *ctx, const struct cl_tcp_sample *s)
+{
+	struct cl_conn *c = NULL;
+	struct cl_subflow *sf = sf_by_tuple(ctx, s, &c);
+	struct cl_sf_health *h;
+	double rtt3, dark_after, probe_wait, last_probe;
+	bool rx_grew, acked_grew;
+	char what[160];
+
+	if (!sf || !c->established)
+		return;
+	h = &sf->hl;
+	rtt3 = 3.0 * s->rtt_us / 1e6;
+	dark_after = ctx->cfg.dark_after_ms / 1000.0;
+	if (dark_after < rtt3)
+		dark_after = rtt3;
+	probe_wait = ctx->cfg.probe_wait_ms / 1000.0;
+	if (probe_wait < rtt3)
+		probe_wait = rtt3;
+	if (!h->sampled) {
+		h->sampled = true;
+		h->rx_bytes = s->bytes_received;
+		h->acked_bytes = s->bytes_acked;
+		h->segs_in = s->segs_in;
+		h->rx_at = ctx->now; /* idle_probe_at stays 0: no probe yet */
+		return;
+	}
+	rx_grew = s->bytes_received > h->rx_bytes;
+	acked_grew = s->bytes_acked > h->acked_bytes;
+	h->rx_bytes = s->bytes_received;
+	h->acked_bytes = s->bytes_acked;
+	h->segs_in = s->segs_in;
+
+	if (h->dark) {
+		/* Back only on progress, not on a stray segment. */
+		if (rx_grew || acked_grew) {
+			h->dark = false;
+			h->rx_streak = 0;
+			ctx->dirty = true;
+			cl_decide(ctx, c->token, "path of subflow %s -> port %u carries traffic again",
+				  uplink_name(ctx, sf->ifindex), sf->rport);
+			DISPATCH(ctx, path_back, c, sf);
+		}
+		return;
+	}
+	/*
+	 * Sending: data in flight and nothing acknowledged for a while. Loss
+	 * recovery looks the same for a moment, so a probe decides (below); only
+	 * when none can be sent is four times as long without an ACK enough.
+	 */
+	if (s->unacked && !acked_grew && !h->probe_at &&
+	    s->last_ack_recv_ms / 1000.0 >= (ctx->exec.probe ? 4 : 1) * dark_after) {
+		snprintf(what, sizeof(what), "%u segment(s) in flight and no ACK for %u ms (RTO backoff %u)",
+			 s->unacked, s->last_ack_recv_ms, s->backoff);
+		declare_dark(ctx, c, sf, s->last_ack_recv_ms / 1000.0, what);
+		return;
+	}
+	if (rx_grew || acked_grew) {
+		if (rx_grew)
+			h->rx_streak++;
+		h->rx_at = ctx->now;
+		h->probe_at = 0;
+		return;
+	}
+	/* A probe is out: an answer means a pause of the sender, none means a dark path. */
+	if (h->probe_at) {
+		if (s->segs_in > h->probe_segs_in) {
+			h->probe_at = 0;
+			h->rx_streak = 0; /* the stream ended: probe again only after the next one */
+		} else if (ctx->now - h->probe_at >= probe_wait) {
+			snprintf(what, sizeof(what), "%s, and a probe got no answer in %.0f ms",
+				 h->probe_idle ? "idle"
+				 : h->probe_sending ? "data in flight and no ACK"
+						    : "no data after a stream",
+				 (ctx->now - h->probe_at) * 1000);
+			/* Idle: all we know is that the probe went unanswered. */
+			declare_dark(ctx, c, sf,
+				     h->probe_idle ? ctx->now - h->probe_at
+				     : h->probe_sending ? s->last_ack_recv_ms / 1000.0
+							: s->last_data_recv_ms / 1000.0,
+				     what);
+		}
+		return;
+	}
+	last_probe = ctx->now - h->idle_probe_at;
+	if (last_probe < CL_PROBE_GAP)
+		return;
+	/* A stream stopped: is the sender done, or is the path gone? */
+	if (h->rx_streak >= CL_STREAM_SAMPLES && s->last_data_recv_ms / 1000.0 >= dark_after) {
+		h->probe_sending = false;
+		send_probe(ctx, sf, s->segs_in, false);
+		return;
+	}
+	/* In flight and unacknowledged: congestion, or a dark path? */
+	if (s->unacked && s->last_ack_recv_ms / 1000.0 >= dark_after) {
+		h->probe_sending = true;
+		send_probe(ctx, sf, s->segs_in, false);
+		return;
+	}
+	/* Idle: a probe now and then finds a dark path before the application does. */
+	if (ctx->cfg.idle_probe_ms && !sf->standby && !s->unacked &&
+	    ctx->now - h->rx_at >= ctx->cfg.idle_probe_ms / 1000.0 &&
+	    last_probe >= ctx->cfg.idle_probe_ms / 1000.0)
+		send_probe(ctx, sf, s->segs_in, true);
 }

@@ -22,6 +22,7 @@
 
 #include "client/attr_bpf.h"
 #include "client/client_int.h"
+#include "client/tcp_health.h"
 #include "util.h"
 
 #define SYSCTL_PM "/proc/sys/net/mptcp/path_manager"
@@ -103,6 +104,21 @@ static int exec_withdraw(struct cl_ctx *ctx, uint32_t token, uint8_t loc_id)
 	if (rc && d->pm.errmsg[0])
 		mplb_dbg("REMOVE id %u: %s", loc_id, d->pm.errmsg);
 	return rc;
+}
+
+static int exec_probe(struct cl_ctx *ctx, const struct cl_subflow *sf)
+{
+	int rc = tcp_health_probe(sf->family, &sf->laddr, sf->lport, &sf->raddr, sf->rport, sf->ifindex);
+	(void)ctx;
+	if (rc)
+		mplb_dbg("probe on port %u: %s", sf->lport, strerror(-rc));
+	return rc;
+}
+
+static void on_tcp_sample(const struct cl_tcp_sample *s, void *data)
+{
+	struct client_daemon *d = data;
+	cl_on_tcp_sample(&d->ctx, s);
 }
 
 /* RTM_GETROUTE with FIB match: only a real route entry counts. */
@@ -419,13 +435,17 @@ int client_daemon_run(struct client_daemon *d)
 		return 1;
 
 	struct cl_executor exec = {exec_create, exec_destroy, exec_route_ok, exec_log, d,
-				   exec_set_backup, exec_withdraw};
+				   exec_set_backup, exec_withdraw, exec_probe};
 	cl_ctx_init(&d->ctx, &d->cfg, d->units[0], &exec);
 	for (unsigned i = 1; i < d->n_units; i++)
 		cl_ctx_add_unit(&d->ctx, d->units[i]);
 	d->ctx.now = now_sec();
 	if (d->cfg.wire_attrs && client_attr_open(&d->attr, on_attr_record, d))
 		d->attr = NULL; /* warned: config stand-ins only */
+	/* Dark paths (a break past our uplinks) are seen in the subflows' tcp_info. */
+	for (unsigned i = 0; i < d->n_units && d->cfg.health_interval_ms; i++)
+		if (d->units[i]->needs_health && !d->health)
+			d->health = tcp_health_open();
 
 	int err = mptcp_pm_nl_open(&d->pm);
 	if (err == -ENOENT) {
@@ -500,6 +520,9 @@ int client_daemon_run(struct client_daemon *d)
 			last_save = d->ctx.now;
 		}
 		int timeout = next < 0 || next > 1.0 ? 1000 : (int)(next * 1000) + 1;
+		bool sample = d->health && cl_health_wanted(&d->ctx);
+		if (sample && timeout > (int)d->cfg.health_interval_ms)
+			timeout = (int)d->cfg.health_interval_ms;
 		int n = poll(pfd, (nfds_t)npfd, timeout);
 		if (n < 0 && errno != EINTR) {
 			mplb_err("poll: %s", strerror(errno));
@@ -529,6 +552,12 @@ int client_daemon_run(struct client_daemon *d)
 			if (got == -ENOBUFS)
 				mplb_warn("mptcp_pm events overrun: some connections may be missed");
 		}
+		if (sample && d->ctx.now - d->last_health >= d->cfg.health_interval_ms / 1000.0) {
+			d->last_health = d->ctx.now;
+			int err2 = tcp_health_dump(d->health, on_tcp_sample, d);
+			if (err2)
+				mplb_dbg("sock_diag dump: %s", strerror(-err2));
+		}
 	}
 	close(sfd);
 out:
@@ -545,6 +574,8 @@ out:
 	mptcp_pm_nl_close(&d->pm);
 	client_attr_close(d->attr);
 	d->attr = NULL;
+	tcp_health_close(d->health);
+	d->health = NULL;
 	cl_ctx_free(&d->ctx);
 	return rc;
 }

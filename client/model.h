@@ -85,6 +85,43 @@ struct cl_remote {
 	char refused[120];	/* last admission refusal logged, to log each once */
 };
 
+/*
+ * One TCP socket as sock_diag reports it (tcp_info), for dark-path
+ * detection. Ports host order; times in ms since the event.
+ */
+struct cl_tcp_sample {
+	int family;
+	union mptcp_pm_nl_inaddr laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t unacked;		/* segments in flight */
+	uint32_t last_data_recv_ms, last_ack_recv_ms;
+	uint32_t rtt_us, rttvar_us;
+	uint32_t backoff;		/* RTO backoffs in a row */
+	uint32_t segs_in;		/* segments received, any */
+	uint64_t bytes_received, bytes_acked;
+};
+
+/*
+ * A subflow's health, from successive samples. A path is dark when data is
+ * in flight and no ACK came for dark_after_ms, or when a steady stream
+ * stopped and a probe got no answer within probe_wait_ms.
+ */
+struct cl_sf_health {
+	bool sampled;
+	uint64_t rx_bytes, acked_bytes;
+	uint32_t segs_in;
+	double rx_at;		/* last sample where bytes_received grew */
+	unsigned rx_streak;	/* samples in a row where it grew */
+	double probe_at;	/* a probe is out since then (0: none) */
+	bool probe_idle;	/* it was an idle probe, not a stream's stop */
+	bool probe_sending;	/* it was for data in flight without ACKs */
+	uint32_t probe_segs_in;	/* segs_in when it left */
+	double idle_probe_at;	/* last idle probe */
+	bool dark;
+	double dark_at;		/* when it was declared dark */
+	double silent_since;	/* the kernel's estimate of when the path went quiet */
+};
+
 enum cl_sf_state {
 	CL_SF_CONNECTING,	/* SUBFLOW_CREATE accepted, no SUB_ESTABLISHED yet */
 	CL_SF_ESTABLISHED,
@@ -112,6 +149,8 @@ struct cl_subflow {
 	bool standby;		/* make-before-break's standby */
 	bool peer_closed;	/* closed in order by the peer: not re-opened by filling */
 	bool gave_up;		/* retries exhausted: not re-opened by filling */
+	bool close_when_up;	/* closed while connecting: destroy on SUB_ESTABLISHED */
+	struct cl_sf_health hl;
 };
 
 struct cl_conn {
@@ -134,7 +173,13 @@ struct cl_conn {
 	/* make-after-break / make-before-break state. */
 	struct {
 		bool broken;		/* lost the active path, nothing to fail over to yet */
-		double break_at;	/* when the active path was lost */
+		double break_at;	/* when the active path was lost (a dark path: when it went quiet) */
+		double noticed_at;	/* a dark path: when it was declared dark (0: not a dark path) */
+		/* A dark path's local address: kept if the failover leaves from it too. */
+		bool dark_lost;
+		int dark_family;
+		union mptcp_pm_nl_inaddr dark_laddr;
+		uint8_t dark_loc_id;
 		int lost_ifindex;
 		int lost_community;	/* cl_community_key() of the lost remote, -1 none */
 		int lost_rem_id;	/* the lost remote's id, -1 none */
@@ -178,6 +223,11 @@ struct cl_config {
 	/* fallback: how long an IPv4 announcement waits for an IPv6 one (the
 	 * in-kernel PM sends the next ADD_ADDR once the previous is echoed). */
 	unsigned cross_family_wait_ms;
+	/* Dark-path detection (make-after-break, make-before-break). */
+	unsigned health_interval_ms; /* sock_diag sampling period (0: off) */
+	unsigned dark_after_ms;	     /* no ACK with data in flight / no data after a stream, at least 3 RTT */
+	unsigned probe_wait_ms;	     /* a probe's answer, at least 3 RTT */
+	unsigned idle_probe_ms;	     /* probe an idle active subflow this often (0: never) */
 	struct cl_static_attr {
 		char name[32];
 		int family;
@@ -216,6 +266,8 @@ struct cl_executor {
 			  const struct mptcp_pm_nl_addr *remote, bool backup);
 	/* Tell the peer local address id is gone (RM_ADDR) on a live subflow. NULL = skip. */
 	int (*withdraw_local)(struct cl_ctx *ctx, uint32_t token, uint8_t loc_id);
+	/* Make the peer's TCP answer on this subflow (tcp_health_probe). NULL = no probes. */
+	int (*probe)(struct cl_ctx *ctx, const struct cl_subflow *sf);
 };
 
 /*
@@ -251,6 +303,11 @@ struct cl_policy_ops {
 			       struct cl_subflow *sf, int error);
 	void (*uplink_up)(struct cl_ctx *ctx, struct cl_uplink *u);
 	void (*uplink_down)(struct cl_ctx *ctx, struct cl_uplink *u);
+	/* sf's path went dark (its uplink is up, nothing gets through), or came back. */
+	void (*path_dark)(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf);
+	void (*path_back)(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf);
+	/* Dark-path detection wanted: the daemon samples sock_diag. */
+	bool needs_health;
 };
 
 struct cl_ctx {
@@ -323,6 +380,14 @@ void cl_uplink_addr(struct cl_ctx *ctx, int ifindex, int family,
 void cl_uplink_gone(struct cl_ctx *ctx, int ifindex);
 /* A route appeared: subflows waiting for one are retried now. */
 void cl_routes_changed(struct cl_ctx *ctx);
+/*
+ * One sock_diag sample of a TCP socket: matched to a subflow of ours, it
+ * updates that subflow's health and may declare its path dark (the units'
+ * path_dark) or back. Unmatched samples are ignored.
+ */
+void cl_on_tcp_sample(struct cl_ctx *ctx, const struct cl_tcp_sample *s);
+/* Some unit wants dark-path detection and some connection is established. */
+bool cl_health_wanted(const struct cl_ctx *ctx);
 /* Run due retries; returns seconds until the next one (-1 = none). */
 double cl_tick(struct cl_ctx *ctx);
 /*

@@ -56,7 +56,7 @@ static bool live_nonbackup(struct cl_conn *c)
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
 		struct cl_remote *r;
-		if (!sf->used || sf->state == CL_SF_CLOSED || sf->standby)
+		if (!sf->used || sf->state == CL_SF_CLOSED || sf->standby || sf->hl.dark)
 			continue;
 		r = cl_subflow_remote(c, sf);
 		if (!r || !r->attr.backup)
@@ -71,7 +71,7 @@ static unsigned live_active(struct cl_conn *c)
 	unsigned n = 0;
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
-		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby)
+		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby && !sf->hl.dark)
 			n++;
 	}
 	return n;
@@ -82,7 +82,8 @@ static bool target_live(struct cl_ctx *ctx, struct cl_conn *c)
 {
 	struct cl_remote *r = remote_by_id(c, c->bk.target_id);
 	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, c->bk.target_ifindex);
-	return r && u && cl_subflow_find(c, u, r);
+	struct cl_subflow *sf = r && u ? cl_subflow_find(c, u, r) : NULL;
+	return sf && !sf->hl.dark;
 }
 
 static bool path_alive(struct cl_ctx *ctx, struct cl_conn *c)
@@ -97,10 +98,31 @@ static int active_ifindex(struct cl_conn *c)
 {
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
-		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby)
+		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby && !sf->hl.dark)
 			return sf->ifindex;
 	}
 	return 0;
+}
+
+/* Community of the active path's remote (-1: none live). */
+static int active_community(struct cl_conn *c)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		struct cl_remote *r;
+		if (!sf->used || sf->state == CL_SF_CLOSED || sf->standby || sf->hl.dark)
+			continue;
+		r = cl_subflow_remote(c, sf);
+		if (r)
+			return cl_community_key(r);
+	}
+	return -1;
+}
+
+/* A standby candidate: another community than the active path first, then rank. */
+static int standby_score(const struct cl_remote *r, int active_comm)
+{
+	return (cl_community_key(r) != active_comm) << 8 | cl_remote_rank(r);
 }
 
 /* ---- admission ------------------------------------------------------------ */
@@ -199,11 +221,28 @@ static struct cl_remote *pick_remote(struct cl_ctx *ctx, struct cl_conn *c, int 
  */
 static void withdraw_lost(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf, bool nudge)
 {
+	/*
+	 * Dark subflows (their uplink is up) are still open: close them now that
+	 * a live path exists, so the RM_ADDR below rides on the live one.
+	 */
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *d = &c->subflows[i];
+		if (d->used && d->state != CL_SF_CLOSED && d->hl.dark && d != sf)
+			cl_subflow_close(ctx, c, d, "its path is dark and the connection has a live one");
+	}
 	if (!ctx->cfg.withdraw_lost || !ctx->exec.withdraw_local || !c->bk.n_lost) {
 		c->bk.n_lost = 0;
 		return;
 	}
 	for (unsigned i = 0; i < c->bk.n_lost; i++) {
+		if (sf && c->bk.dark_lost && c->bk.dark_loc_id == c->bk.lost_ids[i] &&
+		    sf->family == c->bk.dark_family &&
+		    mptcp_pm_nl_inaddr_eq(sf->family, &sf->laddr, &c->bk.dark_laddr)) {
+			/* The live subflow leaves from that address too (a break past our uplink). */
+			cl_decide(ctx, c->token, "kept local address id %u: the live subflow uses it",
+				  c->bk.lost_ids[i]);
+			continue;
+		}
 		int rc = ctx->exec.withdraw_local(ctx, c->token, c->bk.lost_ids[i]);
 		cl_decide(ctx, c->token,
 			  "withdrew local address id %u (RM_ADDR)%s: the peer drops the dead subflow and "
@@ -211,6 +250,7 @@ static void withdraw_lost(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subfl
 			  c->bk.lost_ids[i], rc ? " - failed" : "");
 	}
 	c->bk.n_lost = 0;
+	c->bk.dark_lost = false;
 	if (nudge && sf)
 		cl_subflow_nudge(ctx, c, sf);
 }
@@ -285,9 +325,42 @@ static bool lose(struct cl_ctx *ctx, struct cl_conn *c, int ifindex, struct cl_s
 			c->bk.target_id = -1;
 		any = true;
 	}
-	if (any)
+	if (any) {
 		c->bk.break_at = ctx->now;
+		c->bk.noticed_at = 0;
+	}
 	return any;
+}
+
+/*
+ * A dark path: remember what was lost like lose() does, but leave the
+ * subflow open. Its uplink is up, so the path may come back (path_back);
+ * withdraw_lost() closes it once the failover is up.
+ */
+static void lose_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
+{
+	struct cl_remote *r = cl_subflow_remote(c, sf);
+
+	(void)ctx;
+	c->bk.lost_community = r ? cl_community_key(r) : -1;
+	c->bk.lost_rem_id = r ? r->id : -1;
+	c->bk.lost_ifindex = sf->ifindex;
+	if (c->bk.n_lost < CL_MAX_LOST) {
+		bool dup = false;
+		for (unsigned k = 0; k < c->bk.n_lost; k++)
+			dup |= c->bk.lost_ids[k] == sf->loc_id;
+		if (!dup)
+			c->bk.lost_ids[c->bk.n_lost++] = sf->loc_id;
+	}
+	if (r && c->bk.target_id == r->id && c->bk.target_ifindex == sf->ifindex)
+		c->bk.target_id = -1;
+	c->bk.dark_lost = true;
+	c->bk.dark_family = sf->family;
+	c->bk.dark_laddr = sf->laddr;
+	c->bk.dark_loc_id = sf->loc_id;
+	/* The break happened when the path went quiet, not when we noticed. */
+	c->bk.break_at = sf->hl.silent_since ? sf->hl.silent_since : ctx->now;
+	c->bk.noticed_at = ctx->now;
 }
 
 /* ---- make-after-break ------------------------------------------------------ */
@@ -318,14 +391,41 @@ static void mab_subflow_closed(struct cl_ctx *ctx, struct cl_conn *c, struct cl_
 
 static void mab_subflow_established(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
 {
-	char a[64];
+	char a[64], noticed[64] = "";
 	if (!sf->failover)
 		return;
-	cl_decide(ctx, c->token, "make-after-break: failover subflow to %s up %.0f ms after the break",
+	if (c->bk.noticed_at > c->bk.break_at)
+		snprintf(noticed, sizeof(noticed), ", %.0f ms after it was noticed",
+			 (ctx->now - c->bk.noticed_at) * 1000);
+	cl_decide(ctx, c->token,
+		  "make-after-break: failover subflow to %s up %.0f ms after the break (%s)%s",
 		  ep(cl_subflow_remote(c, sf) ? cl_subflow_remote(c, sf) : &c->remotes[0], a, sizeof(a)),
-		  (ctx->now - c->bk.break_at) * 1000);
-	c->bk.break_at = 0;
+		  (ctx->now - c->bk.break_at) * 1000,
+		  c->bk.noticed_at > c->bk.break_at ? "the kernel's last ACK or data on the dark path"
+						    : "the event the daemon saw",
+		  noticed);
+	c->bk.break_at = c->bk.noticed_at = 0;
 	withdraw_lost(ctx, c, sf, true);
+}
+
+/* The active path went dark with its uplink up: fail over as if it had closed. */
+static void mab_path_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
+{
+	char why[96];
+	if (!c->established || sf->standby || path_alive(ctx, c))
+		return;
+	snprintf(why, sizeof(why), "the active path is dark");
+	lose_dark(ctx, c, sf);
+	failover(ctx, c, why, "make-after-break");
+}
+
+/* Back before the failover was up: nothing is withdrawn, the policy keeps what it has. */
+static void mab_path_back(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
+{
+	(void)ctx;
+	(void)sf;
+	if (c->bk.broken)
+		c->bk.broken = false;
 }
 
 static void mab_uplink_up(struct cl_ctx *ctx, struct cl_uplink *u)
@@ -353,6 +453,9 @@ const struct cl_policy_ops cl_policy_make_after_break = {
 	.subflow_closed = mab_subflow_closed,
 	.uplink_up = mab_uplink_up,
 	.uplink_down = mab_uplink_down,
+	.path_dark = mab_path_dark,
+	.path_back = mab_path_back,
+	.needs_health = true,
 };
 
 /* ---- make-before-break ----------------------------------------------------- */
@@ -367,12 +470,17 @@ static void ensure_standby(struct cl_ctx *ctx, struct cl_conn *c, const char *wh
 
 	if (!c->established || !path_alive(ctx, c))
 		return;
-	/* The best backup address from another uplink than the active path's. */
-	r = pick_remote(ctx, c, -1, -1, true, act, &u);
+	/*
+	 * The best backup address from another uplink than the active path's,
+	 * and in another community: a standby that shares the active path's fate
+	 * (the same server link) dies with it.
+	 */
+	int comm = active_community(c);
+	r = pick_remote(ctx, c, comm, -1, true, act, &u);
 	if (!r)
-		r = pick_remote(ctx, c, -1, -1, true, -1, &u); /* one uplink only */
+		r = pick_remote(ctx, c, comm, -1, true, -1, &u); /* one uplink only */
 	cur = sb ? remote_by_id(c, c->bk.standby_id) : NULL;
-	if (sb && (!r || (cur && cl_remote_rank(cur) >= cl_remote_rank(r))))
+	if (sb && (!r || (cur && standby_score(cur, comm) >= standby_score(r, comm))))
 		return; /* the standby there is as good as any */
 	if (!r) {
 		if (c->bk.standby_id != -2)
@@ -420,9 +528,11 @@ static void promote(struct cl_ctx *ctx, struct cl_conn *c, const char *why)
 	/* Withdraw first: the promotion's MP_PRIO ACK then carries the RM_ADDR. */
 	withdraw_lost(ctx, c, sb, false);
 	cl_subflow_set_backup(ctx, c, sb, false, reason);
-	cl_decide(ctx, c->token, "make-before-break: standby promoted %.0f ms after the break",
-		  (ctx->now - c->bk.break_at) * 1000);
-	c->bk.break_at = 0;
+	cl_decide(ctx, c->token, "make-before-break: standby promoted %.0f ms after the break (%s)",
+		  (ctx->now - c->bk.break_at) * 1000,
+		  c->bk.noticed_at > c->bk.break_at ? "the kernel's last ACK or data on the dark path"
+						    : "the event the daemon saw");
+	c->bk.break_at = c->bk.noticed_at = 0;
 	ensure_standby(ctx, c, "replacing the promoted standby");
 }
 
@@ -488,6 +598,24 @@ static void mbb_subflow_established(struct cl_ctx *ctx, struct cl_conn *c, struc
 		ensure_standby(ctx, c, "a subflow came up");
 }
 
+static void mbb_path_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
+{
+	if (!c->established)
+		return;
+	if (sf->standby) {
+		/* A dark standby is no standby: close it and pick another. */
+		sf->standby = false;
+		c->bk.standby_id = -1;
+		cl_subflow_close(ctx, c, sf, "make-before-break: the standby's path is dark");
+		ensure_standby(ctx, c, "the standby's path went dark");
+		return;
+	}
+	if (path_alive(ctx, c))
+		return;
+	lose_dark(ctx, c, sf);
+	promote(ctx, c, "the active path is dark");
+}
+
 static void mbb_uplink_up(struct cl_ctx *ctx, struct cl_uplink *u)
 {
 	char why[96];
@@ -512,4 +640,7 @@ const struct cl_policy_ops cl_policy_make_before_break = {
 	.subflow_closed = mbb_subflow_closed,
 	.uplink_up = mbb_uplink_up,
 	.uplink_down = mbb_uplink_down,
+	.path_dark = mbb_path_dark,
+	.path_back = mab_path_back,
+	.needs_health = true,
 };

@@ -133,6 +133,8 @@ json_t *client_state_json(const struct client_daemon *d)
 				json_object_set_new(j, "failover", json_true());
 			if (sf->standby)
 				json_object_set_new(j, "standby", json_true());
+			if (sf->hl.dark)
+				json_object_set_new(j, "dark", json_true());
 			json_array_append_new(sfs, j);
 		}
 		json_object_set_new(o, "subflows", sfs);
@@ -264,13 +266,14 @@ int client_status(const char *path, bool json)
 			 * request_bkup) and the peer's (what its SYN/ACK or MP_PRIO said;
 			 * the `backup` of `ip mptcp monitor`). The scheduler honours either.
 			 */
-			printf("      %-6s %s -> %s  %s%s%s%s%s%s\n", jstr(w, "uplink"), jstr(w, "local"),
+			printf("      %-6s %s -> %s  %s%s%s%s%s%s%s\n", jstr(w, "uplink"), jstr(w, "local"),
 			       jstr(w, "remote"), jstr(w, "state"),
 			       json_is_true(json_object_get(w, "initial")) ? " (initial)" : "",
 			       json_is_true(json_object_get(w, "backup")) ? " backup (ours)" : "",
 			       json_is_true(json_object_get(w, "peer_backup")) ? " backup (peer's)" : "",
 			       json_is_true(json_object_get(w, "failover")) ? " failover" : "",
-			       json_is_true(json_object_get(w, "standby")) ? " standby" : "");
+			       json_is_true(json_object_get(w, "standby")) ? " standby" : "",
+			       json_is_true(json_object_get(w, "dark")) ? " DARK" : "");
 	}
 	printf("decisions:\n");
 	json_array_foreach(json_object_get(root, "decisions"), i, v)

@@ -119,11 +119,14 @@ client_start() { # CONFIG
 	for _ in $(seq 50); do [ -s $STATE/client-$C.json ] && break; sleep 0.1; done
 	[ -s $STATE/client-$C.json ]
 }
+N_DAEMON=0
 client_stop() {
 	[ -n "$DPID" ] || return 0
 	kill -TERM "$DPID" 2>/dev/null
 	local rc=0
 	wait "$DPID" || rc=$?
+	N_DAEMON=$((N_DAEMON + 1))
+	cp "$T_TMP/daemon.log" "$T_TMP/daemon-$N_DAEMON.log" 2>/dev/null # for MPLB_TEST_KEEP
 	DPID=
 	return $rc
 }
@@ -188,21 +191,21 @@ client_conf mab make-after-break "keep = one"
 if client_start "$T_TMP/mab.ini"; then pass "client starts with make-after-break"
 else fail "client starts with make-after-break" "$(tail -3 "$T_TMP/daemon.log")"; fi
 
-sf_up=() first_rx=() resume=() good=0
+sf_up=() first_rx=() resume=() first_new=() good=0
 for i in $(seq "$MAB_RUNS"); do
 	with_break mab$i $PRIMARY 12000000 0.8
-	rep=$(python3 "$XFER" report "$T_TMP/mab$i.json" "$T_DOWN" "$BK_LO:$PORT" 2>&1)
+	rep=$(python3 "$XFER" report "$T_TMP/mab$i.json" "$T_DOWN" "$BK_LO:$PORT" "10.82.1.2:" 2>&1)
 	up=$(grep -o 'failover subflow to [^ ]* up [0-9]* ms' "$T_TMP/daemon.log" | tail -1 | awk '{print $6}')
-	read -r ok nb before after frx res bkb < <(echo "$rep" | jq_py '
+	read -r ok nb before after frx res bkb fnew < <(echo "$rep" | jq_py '
 rb=d["rx_before_by_remote"]
 print(d["ok"], d["bytes"], len(d["subflows_before"]), ",".join(d["subflows_after"]) or "-",
-      d["first_rx_ms"], d["resume_ms"], rb.get("'"$BK_HI"'", 0) + rb.get("'"$BK_LO"'", 0))')
-	echo "# run $i: ok $ok bytes $nb, subflows before the break $before (bytes on backup paths $bkb), after: $after; failover subflow up ${up:-?} ms, first bytes on it ${frx} ms, delivery resumed ${res} ms"
+      d["first_rx_ms"], d["resume_ms"], rb.get("'"$BK_HI"'", 0) + rb.get("'"$BK_LO"'", 0), d["first_new_ms"])')
+	echo "# run $i: ok $ok bytes $nb, subflows before the break $before (bytes on backup paths $bkb), after: $after; failover subflow up ${up:-?} ms (daemon's clock), first bytes on it ${frx} ms, first new data ${fnew} ms, delivery resumed ${res} ms"
 	if [ "$ok" = True ] && [ "$before" = 1 ] && [ "$bkb" = 0 ] && [[ $after == 10.82.2.2:*">$BK_LO:$PORT" ]] &&
 	   [ "$frx" != None ] && [ "$res" != None ] &&
 	   awk -v a="$frx" -v b="$res" 'BEGIN{exit !(a < 1000 && b < 1000)}'; then
 		good=$((good + 1))
-		sf_up+=("${up:-0}") first_rx+=("$frx") resume+=("$res")
+		sf_up+=("${up:-0}") first_rx+=("$frx") resume+=("$res") first_new+=("$fnew")
 	fi
 done
 dist() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (!NR) {print "n/a"; exit}
@@ -211,6 +214,7 @@ echo "# make-after-break failover, $good/$MAB_RUNS runs:"
 echo "#   failover subflow established: $(dist "${sf_up[@]}")"
 echo "#   first bytes on it:            $(dist "${first_rx[@]}")"
 echo "#   in-order delivery resumed:    $(dist "${resume[@]}") (128 KiB past the break)"
+echo "#   first new data read:          $(dist "${first_new[@]}")"
 expect_eq "make-after-break: every run byte-exact, 1 subflow before, c2 -> backup-lo after, within 1 s" "$good" "$MAB_RUNS"
 st=$(status_json)
 if echo "$st" | jq_py '
@@ -245,7 +249,7 @@ for i in $(seq "$STOCK_RUNS"); do
 	syn0=$(nsx $C nstat -az MPTcpExtMPJoinSynTx | awk '/MPJoinSynTx/{print $2}')
 	with_break stock$i $PRIMARY 12000000 0.8
 	syn1=$(nsx $C nstat -az MPTcpExtMPJoinSynTx | awk '/MPJoinSynTx/{print $2}')
-	rep=$(python3 "$XFER" report "$T_TMP/stock$i.json" "$T_DOWN" "$PRIMARY:$PORT")
+	rep=$(python3 "$XFER" report "$T_TMP/stock$i.json" "$T_DOWN" "$PRIMARY:$PORT" "10.82.1.2:")
 	read -r ok nsf res bk tot bkb < <(echo "$rep" | jq_py '
 r=d["rx_by_remote"]; rb=d["rx_before_by_remote"]
 print(d["ok"], len(d["subflows_before"]) + len(d["subflows_after"]), d["resume_ms"],
@@ -263,6 +267,110 @@ expect_eq "stock PM: transfers byte-exact" "$s_ok" "$STOCK_RUNS"
 nsx $C ip mptcp endpoint flush
 nsx $C ip mptcp limits set subflows 2 add_addr_accepted 0
 
+# ---- 1b. breaks past the client's uplinks ----------------------------------------
+# The client's uplinks stay up; the active path fails elsewhere:
+#   server   the server-side link of the active path (router port rs1) goes down;
+#   blackhole the router drops everything to and from the primary address;
+#   oneway   the router drops only what the primary address sends (100% loss,
+#            one direction).
+# The daemon sees it in the subflow's tcp_info (no data after a stream and an
+# unanswered probe, or data in flight and no ACK) and fails over as for an
+# uplink loss. Measured at the application: the first byte read that had not
+# reached the client by the break, and delivery 128 KiB past it. The path is
+# repaired REPAIR_S after the break, so every transfer ends.
+DARK_RUNS=${DARK_RUNS:-3}
+REPAIR_S=${REPAIR_S:-2}
+break_on() { # KIND: the active path fails; T_DOWN is taken just before
+	case $1 in
+	client) T_DOWN=$(nsx $C sh -c 'date +%s.%N; exec ip link set c1 down') ;;
+	server) T_DOWN=$(nsx $R sh -c 'date +%s.%N; exec ip link set rs1 down') ;;
+	blackhole) T_DOWN=$(nsx $R sh -c "date +%s.%N; ip rule add to $PRIMARY blackhole pref 5; exec ip rule add from $PRIMARY blackhole pref 6") ;;
+	oneway) T_DOWN=$(nsx $R sh -c "date +%s.%N; exec ip rule add from $PRIMARY blackhole pref 6") ;;
+	esac
+}
+break_off() { # KIND: the repair
+	case $1 in
+	client) nsx $C ip link set c1 up; uplink_routes 1 ;;
+	server) nsx $R ip link set rs1 up; nsx $R ip route replace $BK_HI/32 via $PRIMARY 2>/dev/null ;;
+	blackhole) nsx $R ip rule del pref 5; nsx $R ip rule del pref 6 ;;
+	oneway) nsx $R ip rule del pref 6 ;;
+	esac
+}
+# dark_run NAME KIND: a 12 MB fetch, the break after 0.8 s, the repair REPAIR_S later.
+dark_run() {
+	fetch_bg "$1" $PRIMARY 12000000
+	sleep 0.8
+	break_on "$2"
+	sleep "$REPAIR_S"
+	break_off "$2"
+	wait $FETCH_PID
+	sleep 0.5 # repaired paths settle (neighbours, routes) before the next run
+}
+# The subflows a break kills: their bytes, drained after the break, are not new data.
+dead_of() { # KIND
+	case $1 in client) echo "10.82.1.2:" ;; server) echo ">10.82.100." ;; *) echo ">$PRIMARY:" ;; esac
+}
+# dark_report NAME KIND: "ok first_new resume subflows_before bytes_on_backups_before after"
+dark_report() {
+	python3 "$XFER" report "$T_TMP/$1.json" "$T_DOWN" "$BK_LO:$PORT" "$(dead_of "$2")" | jq_py '
+rb=d["rx_before_by_remote"]
+print(d["ok"], d["first_new_ms"], d["resume_ms"], len(d["subflows_before"]),
+      rb.get("'"$BK_HI"'", 0) + rb.get("'"$BK_LO"'", 0), ",".join(d["subflows_after"]) or "-")'
+}
+p95() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (!NR) {print "n/a"; exit}
+	i = int(0.95 * NR + 0.999); if (i > NR) i = NR; m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2
+	printf "p50 %s / p95 %s / max %s ms (n=%d)", m, v[i], v[NR], NR}'; }
+echo "# ---- breaks past the client's uplinks: $DARK_RUNS runs per kind and policy"
+: >"$T_TMP/dark.tsv"
+for pol in make-after-break make-before-break; do
+	client_conf dark-$pol $pol "keep = one"
+	client_start "$T_TMP/dark-$pol.ini" || fail "client starts ($pol, dark paths)" "$(tail -3 "$T_TMP/daemon.log")"
+	for kind in server blackhole oneway; do
+		fn=() good=0
+		for i in $(seq "$DARK_RUNS"); do
+			dark_run dark-$pol-$kind$i $kind
+			read -r ok fnew res before bkb after < <(dark_report dark-$pol-$kind$i $kind)
+			echo "# $pol $kind run $i: ok $ok, subflows before $before (backup bytes $bkb), after: $after; first new data ${fnew} ms, delivery resumed ${res} ms"
+			echo "$pol $kind $i $ok $fnew $res" >>"$T_TMP/dark.tsv"
+			if [ "$ok" = True ] && [ "$fnew" != None ] && [ "$bkb" = 0 ] &&
+			   awk -v a="$fnew" 'BEGIN{exit !(a < 1000)}'; then
+				good=$((good + 1)); fn+=("$fnew")
+			fi
+		done
+		echo "# $pol, $kind: first new data after the break $(p95 "${fn[@]}")"
+		expect_eq "$pol, break $kind: byte-exact, nothing on backups before, new data within 1 s" "$good" "$DARK_RUNS"
+	done
+	if grep -q 'is dark: ' "$T_TMP/daemon.log"; then pass "$pol: the daemon names the dark path and why"
+	else fail "$pol: the daemon names the dark path and why" "$(tail -3 "$T_TMP/daemon.log")"; fi
+	client_stop || fail "client exits 0 on SIGTERM ($pol, dark paths)"
+done
+advert_stop
+# The stock in-kernel PM, the server's endpoints flagged backup, the same breaks.
+nsx $S ip mptcp endpoint flush
+for a in $BK_HI $BK_LO; do
+	case $a in 10.82.200.*) dev=s2 ;; *) dev=s1 ;; esac
+	nsx $S ip mptcp endpoint add "$a" dev $dev signal backup
+done
+nsx $C ip mptcp limits set subflows 8 add_addr_accepted 8
+nsx $C ip mptcp endpoint add 10.82.1.2 dev c1 subflow
+nsx $C ip mptcp endpoint add 10.82.2.2 dev c2 subflow
+for kind in server blackhole oneway; do
+	fn=()
+	for i in $(seq "${STOCK_DARK_RUNS:-2}"); do
+		dark_run stock-$kind$i $kind
+		read -r ok fnew res before bkb after < <(dark_report stock-$kind$i $kind)
+		echo "# stock $kind run $i: ok $ok, first new data ${fnew} ms, delivery resumed ${res} ms"
+		echo "stock $kind $i $ok $fnew $res" >>"$T_TMP/dark.tsv"
+		[ "$fnew" != None ] && fn+=("$fnew")
+	done
+	echo "# stock PM (backup endpoints), $kind: first new data $(p95 "${fn[@]}")"
+done
+nsx $C ip mptcp endpoint flush
+nsx $C ip mptcp limits set subflows 2 add_addr_accepted 0
+signal $BK_HI $BK_LO
+advert_start "$T_TMP/advert-mab.ini" || fail "advert starts again" "$(tail -3 "$T_TMP/advert.log")"
+[ -n "${MPLB_DARK_TSV:-}" ] && cp "$T_TMP/dark.tsv" "$MPLB_DARK_TSV"
+
 # ---- 2. make-before-break -----------------------------------------------------
 client_conf mbb make-before-break "keep = one"
 client_start "$T_TMP/mbb.ini" || fail "client starts with make-before-break" "$(tail -3 "$T_TMP/daemon.log")"
@@ -273,11 +381,11 @@ c=d["connections"][0]
 s=[x for x in c["subflows"] if x.get("standby")]
 print(len(s), s[0]["remote"] if s else "-", s[0]["uplink"] if s else "-", s[0]["backup"] if s else "-", s[0]["state"] if s else "-")')
 echo "# make-before-break before the break: standby count, remote, uplink, backup, state: $sb"
-expect_eq "make-before-break: one standby to the best backup (another uplink, backup flag)" "$sb" "1 $BK_HI:$PORT c2 True established"
+expect_eq "make-before-break: one standby to the best backup in another community (another uplink, backup flag)" "$sb" "1 $BK_LO:$PORT c2 True established"
 link_down
 wait $FETCH_PID
 nsx $C ip link set c1 up; uplink_routes 1
-rep=$(python3 "$XFER" report "$T_TMP/mbb.json" "$T_DOWN" "$BK_HI:$PORT")
+rep=$(python3 "$XFER" report "$T_TMP/mbb.json" "$T_DOWN" "$BK_LO:$PORT" "10.82.1.2:")
 read -r ok res < <(echo "$rep" | jq_py 'print(d["ok"], d["resume_ms"])')
 echo "# make-before-break: ok $ok, delivery resumed ${res} ms after the break"
 if [ "$ok" = True ] && [ "$res" != None ] && awk -v r="$res" 'BEGIN{exit !(r < 1000)}' &&

@@ -238,8 +238,9 @@ def upload(host, port, size, seed, pace):
 
 def main(argv):
     if len(argv) >= 4 and argv[0] == "report":
-        # report FETCH_JSON_FILE T_DOWN NEW_REMOTE: failover numbers as JSON
-        print(json.dumps(failover_report(open(argv[1]).read(), float(argv[2]), argv[3])))
+        # report FETCH_JSON_FILE T_DOWN NEW_REMOTE [DEAD,...]: failover numbers as JSON
+        dead = argv[4].split(",") if len(argv) >= 5 and argv[4] else None
+        print(json.dumps(failover_report(open(argv[1]).read(), float(argv[2]), argv[3], dead=dead)))
         return 0
     if len(argv) >= 2 and argv[0] == "shares":
         # shares FETCH_JSON_FILE: bytes per remote address
@@ -269,10 +270,15 @@ def main(argv):
 
 
 
-def failover_report(fetch_json, t_down, new_remote, resume_bytes=131072):
+def failover_report(fetch_json, t_down, new_remote, resume_bytes=131072, dead=None):
     """From a fetch result and the time of the break: when the subflow to
     new_remote ("ip:port") first carried bytes, and when in-order delivery
-    to the application had gone resume_bytes past what it had at the break."""
+    to the application had gone resume_bytes past what it had at the break.
+    dead: substrings of "lip:lport>rip:rport" naming the subflows on the
+    broken path. Given, the base is everything those subflows ever received
+    (data already past the break point still drains out of queues after it)
+    plus what the others had by the break: a byte read beyond it came over a
+    path that works."""
     f = json.loads(fetch_json) if isinstance(fetch_json, str) else fetch_json
     # What could be delivered without a new path: what the application had,
     # or what the subflows had received by the break (the app may lag).
@@ -281,10 +287,16 @@ def failover_report(fetch_json, t_down, new_remote, resume_bytes=131072):
         if t <= t_down:
             at_down = n
     rx_down = 0
-    for tl in f["subflows"].values():
-        rx_down += max([rx for t, rx in tl if t <= t_down] or [0])
+    for key, tl in f["subflows"].items():
+        if dead and any(d in key for d in dead):
+            rx_down += max([rx for _, rx in tl] or [0])
+        else:
+            rx_down += max([rx for t, rx in tl if t <= t_down] or [0])
     base = max(at_down, rx_down)
     resume = next((t for t, n in f["delivered"] if t > t_down and n >= base + resume_bytes), None)
+    # First data after the break: the first read that returns a byte which had
+    # not reached this host by the break (it came over a path that works).
+    first_new = next((t for t, n in f["delivered"] if t > t_down and n > base), None)
     first_rx = None
     for key, tl in f["subflows"].items():
         if key.split(">")[1] == new_remote:
@@ -302,6 +314,7 @@ def failover_report(fetch_json, t_down, new_remote, resume_bytes=131072):
         "subflows_before": before, "subflows_after": after,
         "first_rx_ms": None if first_rx is None else round((first_rx - t_down) * 1000, 1),
         "resume_ms": None if resume is None else round((resume - t_down) * 1000, 1),
+        "first_new_ms": None if first_new is None else round((first_new - t_down) * 1000, 1),
         "rx_by_remote": rx_by_remote(f), "rx_before_by_remote": rx_before,
     }
 

@@ -35,6 +35,7 @@ static struct {
 	int n_flags;
 	uint8_t withdrawn[8];
 	int n_withdrawn;
+	int n_probes;
 } fk;
 
 static void rec(struct call *c, const struct mptcp_pm_nl_addr *l, const struct mptcp_pm_nl_addr *r)
@@ -84,12 +85,19 @@ static int f_withdraw(struct cl_ctx *ctx, uint32_t token, uint8_t id)
 	return 0;
 }
 
+static int f_probe(struct cl_ctx *ctx, const struct cl_subflow *sf)
+{
+	(void)ctx; (void)sf;
+	fk.n_probes++;
+	return 0;
+}
+
 static struct cl_ctx ctx;
 
 static void setup_units(const char *policy, void (*tweak)(struct cl_config *))
 {
 	struct cl_config cfg;
-	struct cl_executor ex = {f_create, f_destroy, NULL, NULL, NULL, f_set_backup, f_withdraw};
+	struct cl_executor ex = {f_create, f_destroy, NULL, NULL, NULL, f_set_backup, f_withdraw, f_probe};
 	const struct cl_policy_ops *units[CL_MAX_UNITS];
 	char err[200];
 	struct in_addr a;
@@ -253,24 +261,34 @@ static void test_mbb_standby_and_promotion(void **state)
 	(void)state;
 	setup_units("make-before-break", NULL);
 	mab_scenario();
-	/* The standby: the best backup (backup-hi), from the other uplink, flagged. */
-	assert_int_equal(fk.n_creates, 1);
+	/*
+	 * The standby: a backup in another community than the active path's
+	 * (backup-lo, though backup-hi ranks higher: it shares the primary's
+	 * fate), from the other uplink, flagged. backup-hi came first and held
+	 * the place until backup-lo's attributes were known.
+	 */
+	assert_int_equal(fk.n_creates, 2);
 	assert_string_equal(fk.creates[0].raddr, BK_HI);
-	assert_int_equal(fk.creates[0].ifindex, 3);
-	assert_true(fk.creates[0].backup);
-	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 6000, BK_HI, 0);
+	assert_string_equal(fk.creates[1].raddr, BK_LO);
+	assert_int_equal(fk.creates[1].ifindex, 3);
+	assert_true(fk.creates[1].backup);
+	/* backup-hi's SYN was out when it was replaced: it comes up, and is closed then. */
+	assert_int_equal(fk.n_destroys, 0);
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 6001, BK_HI, 0);
+	assert_int_equal(fk.n_destroys, 1);
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 6000, BK_LO, 0);
 
 	cl_uplink_update(&ctx, 2, "c1", false);
 	/* Promoted: MP_PRIO backup off; the dead id 0 withdrawn first. */
 	assert_int_equal(fk.n_withdrawn, 1);
 	assert_int_equal(fk.withdrawn[0], 0);
 	assert_true(fk.n_flags >= 1);
-	assert_string_equal(fk.flags[0].raddr, BK_HI);
+	assert_string_equal(fk.flags[0].raddr, BK_LO);
 	assert_false(fk.flags[0].backup);
-	/* And a new standby (only c2 is left): backup-lo, flagged. */
-	assert_int_equal(fk.n_creates, 2);
-	assert_string_equal(fk.creates[1].raddr, BK_LO);
-	assert_true(fk.creates[1].backup);
+	/* And a new standby (only c2 is left): backup-hi, flagged. */
+	assert_int_equal(fk.n_creates, 3);
+	assert_string_equal(fk.creates[2].raddr, BK_HI);
+	assert_true(fk.creates[2].backup);
 }
 
 static void test_priority_classes(void **state)
@@ -338,6 +356,161 @@ static void test_community_zero_is_none(void **state)
 	announce(2, BK_LO);
 	/* One subflow to each announced address (the initial one covers only its own). */
 	assert_int_equal(fk.n_creates, 2);
+}
+
+/* ---- dark paths: tcp_info samples of the initial subflow (10.82.1.2:40000 -> PRIMARY:80) ---- */
+
+static struct cl_tcp_sample tcp_s;
+
+static void sample(double dt_ms)
+{
+	ctx.now += dt_ms / 1000;
+	tcp_s.family = AF_INET;
+	inet_pton(AF_INET, "10.82.1.2", &tcp_s.laddr.v4);
+	inet_pton(AF_INET, PRIMARY, &tcp_s.raddr.v4);
+	tcp_s.lport = 40000, tcp_s.rport = 80;
+	tcp_s.rtt_us = 1000;
+	cl_on_tcp_sample(&ctx, &tcp_s);
+}
+
+/* A download in progress: data arrives on every 20 ms sample. */
+static void streaming(int n)
+{
+	for (int i = 0; i < n; i++) {
+		tcp_s.bytes_received += 100000;
+		tcp_s.segs_in += 70;
+		tcp_s.last_data_recv_ms = 0;
+		sample(20);
+	}
+}
+
+/* The download stops arriving for ms (20 ms samples); the answer to a probe, if asked. */
+static void silence(int ms, bool answer)
+{
+	for (int t = 0; t < ms; t += 20) {
+		tcp_s.last_data_recv_ms += 20;
+		if (answer && fk.n_probes)
+			tcp_s.segs_in++;
+		sample(20);
+	}
+}
+
+static void test_dark_download_fails_over(void **state)
+{
+	(void)state;
+	memset(&tcp_s, 0, sizeof(tcp_s));
+	setup_units("make-after-break", NULL);
+	mab_scenario();
+	assert_true(cl_health_wanted(&ctx));
+	streaming(6);
+	assert_int_equal(fk.n_probes, 0);
+	silence(60, false);
+	assert_int_equal(fk.n_probes, 1); /* the stream stopped for dark_after_ms: probe */
+	assert_int_equal(fk.n_creates, 0);
+	silence(40, false);
+	/* No answer in probe_wait_ms: dark; the failover, not the dark subflow's close. */
+	assert_int_equal(fk.n_creates, 1);
+	assert_string_equal(fk.creates[0].raddr, BK_LO);
+	assert_int_equal(fk.creates[0].ifindex, 3);
+	assert_int_equal(fk.n_destroys, 0);
+	struct cl_conn *c = cl_conn_find(&ctx, TOKEN);
+	assert_true(c->bk.break_at < c->bk.noticed_at); /* timed from when the path went quiet */
+	ctx.now += 0.002;
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 5555, BK_LO, 0);
+	/* The failover is up: the dark subflow closes, its address is withdrawn. */
+	assert_int_equal(fk.n_destroys, 1);
+	assert_int_equal(fk.n_withdrawn, 1);
+	assert_int_equal(fk.withdrawn[0], 0);
+}
+
+static void test_dark_pause_is_not_a_break(void **state)
+{
+	(void)state;
+	memset(&tcp_s, 0, sizeof(tcp_s));
+	setup_units("make-after-break", NULL);
+	mab_scenario();
+	streaming(6);
+	silence(300, true); /* the sender paused; the probe is answered */
+	assert_int_equal(fk.n_probes, 1);
+	assert_int_equal(fk.n_creates, 0);
+	silence(400, true); /* no new stream, no second probe before the idle interval */
+	assert_int_equal(fk.n_probes, 1);
+	assert_int_equal(fk.n_creates, 0);
+}
+
+static void test_dark_upload_and_back(void **state)
+{
+	(void)state;
+	memset(&tcp_s, 0, sizeof(tcp_s));
+	setup_units("make-after-break", NULL);
+	mab_scenario();
+	sample(20);
+	tcp_s.unacked = 30;
+	tcp_s.last_ack_recv_ms = 20;
+	tcp_s.bytes_acked += 1000;
+	sample(20);
+	assert_int_equal(fk.n_probes, 0);
+	tcp_s.last_ack_recv_ms = 60; /* in flight, no ACK for dark_after_ms: loss or a dark path? */
+	sample(20);
+	assert_int_equal(fk.n_probes, 1);
+	assert_int_equal(fk.n_creates, 0);
+	tcp_s.last_ack_recv_ms = 100; /* the probe is not answered either: dark */
+	sample(40);
+	assert_int_equal(fk.n_creates, 1);
+	struct cl_conn *c = cl_conn_find(&ctx, TOKEN);
+	struct cl_subflow *sf = &c->subflows[0];
+	assert_true(sf->hl.dark);
+	/* ACKs again before the failover is up: back, nothing withdrawn. */
+	tcp_s.bytes_acked += 5000;
+	tcp_s.last_ack_recv_ms = 0;
+	sample(20);
+	assert_false(sf->hl.dark);
+	assert_int_equal(fk.n_withdrawn, 0);
+	assert_int_equal(fk.n_destroys, 0);
+}
+
+static void idle_probes(struct cl_config *cfg)
+{
+	cfg->idle_probe_ms = 1000;
+}
+
+/* Loss recovery: in flight, no ACK for a while, but the probe is answered: not dark. */
+static void test_dark_loss_is_not_a_break(void **state)
+{
+	(void)state;
+	memset(&tcp_s, 0, sizeof(tcp_s));
+	setup_units("make-after-break", NULL);
+	mab_scenario();
+	sample(20);
+	tcp_s.unacked = 30;
+	tcp_s.last_ack_recv_ms = 60;
+	sample(20);
+	assert_int_equal(fk.n_probes, 1);
+	tcp_s.segs_in++; /* the peer's answer */
+	tcp_s.last_ack_recv_ms = 100;
+	sample(40);
+	tcp_s.last_ack_recv_ms = 150;
+	sample(50);
+	assert_int_equal(fk.n_creates, 0);
+	tcp_s.bytes_acked += 3000; /* the retransmission is acknowledged */
+	tcp_s.last_ack_recv_ms = 0;
+	sample(20);
+	assert_int_equal(fk.n_creates, 0);
+}
+
+static void test_dark_idle_probe(void **state)
+{
+	(void)state;
+	memset(&tcp_s, 0, sizeof(tcp_s));
+	setup_units("make-after-break", idle_probes);
+	mab_scenario();
+	sample(20);
+	for (int i = 0; i < 52; i++)
+		sample(20);
+	assert_int_equal(fk.n_probes, 1); /* idle for a second: one probe */
+	for (int i = 0; i < 4; i++)
+		sample(20);
+	assert_int_equal(fk.n_creates, 1); /* unanswered: dark while idle, failover */
 }
 
 static void static_attrs(struct cl_config *cfg)
@@ -475,6 +648,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_priority_classes, teardown),
 		cmocka_unit_test_teardown(test_community_one_each, teardown),
 		cmocka_unit_test_teardown(test_community_zero_is_none, teardown),
+		cmocka_unit_test_teardown(test_dark_download_fails_over, teardown),
+		cmocka_unit_test_teardown(test_dark_pause_is_not_a_break, teardown),
+		cmocka_unit_test_teardown(test_dark_upload_and_back, teardown),
+		cmocka_unit_test_teardown(test_dark_loss_is_not_a_break, teardown),
+		cmocka_unit_test_teardown(test_dark_idle_probe, teardown),
 		cmocka_unit_test_teardown(test_attr_timing_and_sources, teardown),
 		cmocka_unit_test_teardown(test_cross_family_fallback, teardown),
 	};
