@@ -616,6 +616,7 @@ static struct cl_conn *conn_from_event(struct cl_ctx *ctx,
 		c->token = ev->token;
 		c->bk.target_id = c->bk.standby_id = -1;
 		c->bk.lost_community = c->bk.lost_rem_id = -1;
+		c->bk.trial_id = c->bk.retire_id = -1;
 		c->next = ctx->conns;
 		ctx->conns = c;
 	}
@@ -1469,6 +1470,14 @@ double cl_tick(struct cl_ctx *ctx)
 					next = d;
 			}
 		}
+	}
+	/* The units' own timers (make-after-break's return to a better address). */
+	for (unsigned k = 0; k < ctx->n_units; k++) {
+		if (!ctx->units[k]->tick)
+			continue;
+		double d = ctx->units[k]->tick(ctx);
+		if (d >= 0 && (next < 0 || d < next))
+			next = d;
 	}
 	return next;
 }

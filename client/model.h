@@ -150,6 +150,7 @@ struct cl_subflow {
 	bool peer_closed;	/* closed in order by the peer: not re-opened by filling */
 	bool gave_up;		/* retries exhausted: not re-opened by filling */
 	bool close_when_up;	/* closed while connecting: destroy on SUB_ESTABLISHED */
+	bool trial;		/* make-after-break's try of a better address */
 	struct cl_sf_health hl;
 };
 
@@ -180,6 +181,18 @@ struct cl_conn {
 		int dark_family;
 		union mptcp_pm_nl_inaddr dark_laddr;
 		uint8_t dark_loc_id;
+		/*
+		 * Return to a better address after a failover, with hysteresis:
+		 * a trial subflow (backup flag) after return_hold, promoted once it
+		 * has stayed up for CL_RETURN_SETTLE; each failed trial doubles
+		 * the hold (up to CL_RETURN_HOLD_MAX).
+		 */
+		double return_at;	/* next step (0: none) */
+		double return_hold;
+		int trial_id, trial_ifindex;	/* -1: no trial */
+		double trial_up_at;
+		int retire_id, retire_ifindex;	/* the path the trial replaced, closed at retire_at */
+		double retire_at;
 		int lost_ifindex;
 		int lost_community;	/* cl_community_key() of the lost remote, -1 none */
 		int lost_rem_id;	/* the lost remote's id, -1 none */
@@ -308,6 +321,8 @@ struct cl_policy_ops {
 	void (*path_back)(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf);
 	/* Dark-path detection wanted: the daemon samples sock_diag. */
 	bool needs_health;
+	/* Timers of the unit: runs from cl_tick; seconds until it wants to run again (-1: no timer). */
+	double (*tick)(struct cl_ctx *ctx);
 };
 
 struct cl_ctx {

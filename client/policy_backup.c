@@ -71,7 +71,7 @@ static unsigned live_active(struct cl_conn *c)
 	unsigned n = 0;
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
-		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby && !sf->hl.dark)
+		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby && !sf->hl.dark && !sf->trial)
 			n++;
 	}
 	return n;
@@ -134,6 +134,8 @@ static bool admit_common(struct cl_ctx *ctx, struct cl_conn *c, struct cl_uplink
 	if (c->bk.target_id == r->id && (!c->bk.target_ifindex || c->bk.target_ifindex == u->ifindex))
 		return true;
 	if (c->bk.standby_id == r->id && c->bk.standby_ifindex == u->ifindex)
+		return true;
+	if (c->bk.trial_id == r->id && c->bk.trial_ifindex == u->ifindex)
 		return true;
 	if (r->attr.backup) {
 		snprintf(why, len, "%s: %s is a backup address, used only after a break", unit,
@@ -389,9 +391,17 @@ static void mab_subflow_closed(struct cl_ctx *ctx, struct cl_conn *c, struct cl_
 	failover(ctx, c, why, "make-after-break");
 }
 
+static void schedule_return(struct cl_ctx *ctx, struct cl_conn *c, bool failed);
+static void trial_failed(struct cl_ctx *ctx, struct cl_conn *c, const char *why);
+
 static void mab_subflow_established(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
 {
 	char a[64], noticed[64] = "";
+	if (sf->trial) {
+		c->bk.trial_up_at = ctx->now;
+		c->bk.return_at = ctx->now + 1.0; /* CL_RETURN_SETTLE */
+		return;
+	}
 	if (!sf->failover)
 		return;
 	if (c->bk.noticed_at > c->bk.break_at)
@@ -406,12 +416,20 @@ static void mab_subflow_established(struct cl_ctx *ctx, struct cl_conn *c, struc
 		  noticed);
 	c->bk.break_at = c->bk.noticed_at = 0;
 	withdraw_lost(ctx, c, sf, true);
+	schedule_return(ctx, c, false);
 }
 
 /* The active path went dark with its uplink up: fail over as if it had closed. */
 static void mab_path_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
 {
 	char why[96];
+	if (sf->trial) {
+		/* The better address's path is still dark: no return yet. */
+		sf->trial = false;
+		cl_subflow_close(ctx, c, sf, "make-after-break: the trial's path is dark");
+		trial_failed(ctx, c, "its path is dark");
+		return;
+	}
 	if (!c->established || sf->standby || path_alive(ctx, c))
 		return;
 	snprintf(why, sizeof(why), "the active path is dark");
@@ -444,6 +462,140 @@ static void mab_announced(struct cl_ctx *ctx, struct cl_conn *c, struct cl_remot
 		failover(ctx, c, "a new address was announced during a break", "make-after-break");
 }
 
+/* ---- returning to a better address ---------------------------------------- */
+
+#define CL_RETURN_HOLD_FIRST 2.0  /* s after a failover before the first try */
+#define CL_RETURN_HOLD_MAX 60.0
+#define CL_RETURN_SETTLE 1.0      /* a trial must stay up this long */
+
+/* The live active subflow (not standby, trial or dark) and its remote. */
+static struct cl_subflow *active_sf(struct cl_conn *c, struct cl_remote **r)
+{
+	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
+		struct cl_subflow *sf = &c->subflows[i];
+		if (sf->used && sf->state == CL_SF_ESTABLISHED && !sf->standby && !sf->trial &&
+		    !sf->hl.dark) {
+			*r = cl_subflow_remote(c, sf);
+			return sf;
+		}
+	}
+	*r = NULL;
+	return NULL;
+}
+
+/* After a failover: try the better address again later, each failure waiting twice as long. */
+static void schedule_return(struct cl_ctx *ctx, struct cl_conn *c, bool failed)
+{
+	if (ctx->cfg.keep_non_backup)
+		return; /* spread re-opens every non-backup address by itself */
+	c->bk.return_hold = !c->bk.return_hold ? CL_RETURN_HOLD_FIRST
+			    : failed ? c->bk.return_hold * 2 : c->bk.return_hold;
+	if (c->bk.return_hold > CL_RETURN_HOLD_MAX)
+		c->bk.return_hold = CL_RETURN_HOLD_MAX;
+	c->bk.return_at = ctx->now + c->bk.return_hold;
+	c->bk.trial_id = -1;
+}
+
+static void trial_failed(struct cl_ctx *ctx, struct cl_conn *c, const char *why)
+{
+	cl_decide(ctx, c->token, "make-after-break: the better address is not back (%s); next try in %.0f s",
+		  why, c->bk.return_hold * 2 > CL_RETURN_HOLD_MAX ? CL_RETURN_HOLD_MAX : c->bk.return_hold * 2);
+	schedule_return(ctx, c, true);
+}
+
+static struct cl_subflow *trial_sf(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	struct cl_remote *r = remote_by_id(c, c->bk.trial_id);
+	struct cl_uplink *u = cl_uplink_by_ifindex(ctx, c->bk.trial_ifindex);
+	return r && u ? cl_subflow_find(c, u, r) : NULL;
+}
+
+static void return_step(struct cl_ctx *ctx, struct cl_conn *c)
+{
+	struct cl_remote *cur, *best;
+	struct cl_subflow *act = active_sf(c, &cur), *tr;
+	struct cl_uplink *u;
+	char a[64], reason[240];
+
+	c->bk.return_at = 0;
+	if (!act || !cur)
+		return;
+	if (c->bk.trial_id < 0) {
+		/* The best address now, from any uplink but one already going there. */
+		best = pick_remote(ctx, c, -1, -1, false, -1, &u);
+		if (!best || cl_remote_rank(best) <= cl_remote_rank(cur)) {
+			c->bk.return_hold = 0; /* on the best address there is: done */
+			return;
+		}
+		c->bk.trial_id = best->id;
+		c->bk.trial_ifindex = u->ifindex;
+		c->bk.trial_up_at = 0;
+		snprintf(reason, sizeof(reason),
+			 "make-after-break: trying %s again (it ranks above the failover's %s), flagged "
+			 "backup until it has stayed up %.0f s", ep(best, a, sizeof(a)),
+			 cur->attr.backup ? "backup" : "address", CL_RETURN_SETTLE);
+		if (cl_subflow_open_flag(ctx, c, u, best, 1, reason) == 0 && (tr = cl_subflow_find(c, u, best))) {
+			tr->trial = true;
+			c->bk.return_at = ctx->now + 5.0; /* not up by then: not back */
+		} else {
+			trial_failed(ctx, c, "cannot open a subflow");
+		}
+		return;
+	}
+	tr = trial_sf(ctx, c);
+	if (!tr || tr->state != CL_SF_ESTABLISHED || tr->hl.dark) {
+		if (tr && tr->state != CL_SF_CLOSED)
+			cl_subflow_close(ctx, c, tr, "make-after-break: the trial did not come up");
+		trial_failed(ctx, c, tr && tr->hl.dark ? "its path is dark" : "no answer");
+		return;
+	}
+	if (ctx->now - c->bk.trial_up_at < CL_RETURN_SETTLE) {
+		c->bk.return_at = c->bk.trial_up_at + CL_RETURN_SETTLE;
+		return;
+	}
+	/* Up and quiet for the settle time: it becomes the path, the failover steps back. */
+	struct cl_remote *tr_r = cl_subflow_remote(c, tr);
+	snprintf(reason, sizeof(reason), "make-after-break: %s is back (up %.1f s): it carries the traffic again",
+		 tr_r ? ep(tr_r, a, sizeof(a)) : "the better address", ctx->now - c->bk.trial_up_at);
+	tr->trial = false;
+	c->bk.target_id = tr_r ? tr_r->id : -1;
+	c->bk.target_ifindex = tr->ifindex;
+	c->bk.trial_id = -1;
+	c->bk.return_hold = 0;
+	cl_subflow_set_backup(ctx, c, tr, false, reason);
+	cl_subflow_set_backup(ctx, c, act, true, "make-after-break: stepping back for the better address");
+	/* Closed a second later: what it has in flight is delivered, not re-sent. */
+	c->bk.retire_id = cur->id;
+	c->bk.retire_ifindex = act->ifindex;
+	c->bk.retire_at = ctx->now + 1.0;
+}
+
+static double mab_tick(struct cl_ctx *ctx)
+{
+	double next = -1;
+
+	for (struct cl_conn *c = ctx->conns; c; c = c->next) {
+		if (!c->established)
+			continue;
+		if (c->bk.retire_at && c->bk.retire_at <= ctx->now) {
+			struct cl_remote *r = remote_by_id(c, c->bk.retire_id);
+			struct cl_uplink *u = cl_uplink_by_ifindex(ctx, c->bk.retire_ifindex);
+			struct cl_subflow *sf = r && u ? cl_subflow_find(c, u, r) : NULL;
+			c->bk.retire_at = 0;
+			c->bk.retire_id = -1;
+			if (sf && !ctx->cfg.keep_non_backup)
+				cl_subflow_close(ctx, c, sf, "make-after-break: the failover path is no longer needed");
+		}
+		if (c->bk.return_at && c->bk.return_at <= ctx->now)
+			return_step(ctx, c);
+		double t[2] = {c->bk.return_at, c->bk.retire_at};
+		for (int k = 0; k < 2; k++)
+			if (t[k] > 0 && (next < 0 || t[k] - ctx->now < next))
+				next = t[k] - ctx->now;
+	}
+	return next;
+}
+
 const struct cl_policy_ops cl_policy_make_after_break = {
 	.name = "make-after-break",
 	.needs_attrs = true,
@@ -456,6 +608,7 @@ const struct cl_policy_ops cl_policy_make_after_break = {
 	.path_dark = mab_path_dark,
 	.path_back = mab_path_back,
 	.needs_health = true,
+	.tick = mab_tick,
 };
 
 /* ---- make-before-break ----------------------------------------------------- */
@@ -533,6 +686,7 @@ static void promote(struct cl_ctx *ctx, struct cl_conn *c, const char *why)
 		  c->bk.noticed_at > c->bk.break_at ? "the kernel's last ACK or data on the dark path"
 						    : "the event the daemon saw");
 	c->bk.break_at = c->bk.noticed_at = 0;
+	schedule_return(ctx, c, false);
 	ensure_standby(ctx, c, "replacing the promoted standby");
 }
 
@@ -602,6 +756,10 @@ static void mbb_path_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subfl
 {
 	if (!c->established)
 		return;
+	if (sf->trial) {
+		mab_path_dark(ctx, c, sf);
+		return;
+	}
 	if (sf->standby) {
 		/* A dark standby is no standby: close it and pick another. */
 		sf->standby = false;
@@ -643,4 +801,5 @@ const struct cl_policy_ops cl_policy_make_before_break = {
 	.path_dark = mbb_path_dark,
 	.path_back = mab_path_back,
 	.needs_health = true,
+	.tick = mab_tick,
 };

@@ -342,6 +342,20 @@ for pol in make-after-break make-before-break; do
 	done
 	if grep -q 'is dark: ' "$T_TMP/daemon.log"; then pass "$pol: the daemon names the dark path and why"
 	else fail "$pol: the daemon names the dark path and why" "$(tail -3 "$T_TMP/daemon.log")"; fi
+	# Back to the primary once it recovers: a longer transfer, the blackhole lifted 2 s in.
+	fetch_bg dark-$pol-return $PRIMARY 40000000
+	sleep 0.8
+	break_on blackhole
+	sleep 2
+	break_off blackhole
+	wait $FETCH_PID
+	read -r ok pb pa < <(python3 "$XFER" report "$T_TMP/dark-$pol-return.json" "$T_DOWN" "$BK_LO:$PORT" | jq_py '
+print(d["ok"], d["rx_before_by_remote"].get("'"$PRIMARY"'", 0), d["rx_by_remote"].get("'"$PRIMARY"'", 0))')
+	trials=$(grep -c 'trying .* again' "$T_TMP/daemon.log")
+	echo "# $pol: bytes from the primary before the break $pb, in all $pa; trials of the primary $trials"
+	if [ "$ok" = True ] && [ "$pa" -gt $((pb + 1000000)) ] && grep -q 'is back (up' "$T_TMP/daemon.log" && [ "$trials" -le 3 ]; then
+		pass "$pol: back on the primary after it recovers (at most 3 trials)"
+	else fail "$pol: back on the primary after it recovers" "ok $ok, primary bytes $pb -> $pa, trials $trials"; fi
 	client_stop || fail "client exits 0 on SIGTERM ($pol, dark paths)"
 done
 advert_stop

@@ -423,6 +423,57 @@ static void test_dark_download_fails_over(void **state)
 	assert_int_equal(fk.withdrawn[0], 0);
 }
 
+/* After a failover, the better address is tried again, and takes over once it has stayed up. */
+static void test_return_after_failover(void **state)
+{
+	(void)state;
+	memset(&tcp_s, 0, sizeof(tcp_s));
+	setup_units("make-after-break", NULL);
+	mab_scenario();
+	streaming(6);
+	silence(100, false);
+	assert_int_equal(fk.n_creates, 1); /* the failover to backup-lo */
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.2.2", 5555, BK_LO, 0);
+	sub_event(MPTCP_EVENT_SUB_CLOSED, "10.82.1.2", 40000, PRIMARY, 0); /* the dark one, destroyed */
+	ctx.now += 1.0;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_creates, 1); /* not before the hold (2 s) */
+	ctx.now += 1.1;
+	cl_tick(&ctx);
+	/* The trial: the primary again, from the idle uplink, flagged backup. */
+	assert_int_equal(fk.n_creates, 2);
+	assert_string_equal(fk.creates[1].raddr, PRIMARY);
+	assert_true(fk.creates[1].backup);
+	/* Not up within 5 s: not back; the next try waits twice as long. */
+	ctx.now += 5.1;
+	cl_tick(&ctx);
+	ctx.now += 3.0;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_creates, 2);
+	ctx.now += 1.1;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_creates, 3);
+	assert_string_equal(fk.creates[2].raddr, PRIMARY);
+	ctx.now += 0.01;
+	sub_event(MPTCP_EVENT_SUB_ESTABLISHED, "10.82.1.2", 41000, PRIMARY, 0);
+	int flags0 = fk.n_flags;
+	ctx.now += 0.5;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_flags, flags0); /* settling */
+	ctx.now += 0.6;
+	cl_tick(&ctx);
+	/* Back: the primary's backup flag off, the failover's on, then the failover closes. */
+	assert_int_equal(fk.n_flags, flags0 + 2);
+	assert_string_equal(fk.flags[flags0].raddr, PRIMARY);
+	assert_false(fk.flags[flags0].backup);
+	assert_string_equal(fk.flags[flags0 + 1].raddr, BK_LO);
+	assert_true(fk.flags[flags0 + 1].backup);
+	int destroys0 = fk.n_destroys;
+	ctx.now += 1.1;
+	cl_tick(&ctx);
+	assert_int_equal(fk.n_destroys, destroys0 + 1);
+}
+
 static void test_dark_pause_is_not_a_break(void **state)
 {
 	(void)state;
@@ -649,6 +700,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_community_one_each, teardown),
 		cmocka_unit_test_teardown(test_community_zero_is_none, teardown),
 		cmocka_unit_test_teardown(test_dark_download_fails_over, teardown),
+		cmocka_unit_test_teardown(test_return_after_failover, teardown),
 		cmocka_unit_test_teardown(test_dark_pause_is_not_a_break, teardown),
 		cmocka_unit_test_teardown(test_dark_upload_and_back, teardown),
 		cmocka_unit_test_teardown(test_dark_loss_is_not_a_break, teardown),
