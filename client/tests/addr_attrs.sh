@@ -23,7 +23,7 @@ if ! grep -qw userspace /proc/sys/net/mptcp/available_path_managers 2>/dev/null;
 	skip "address attributes e2e" "kernel without the userspace path manager"; exit 0
 fi
 
-MAB_RUNS=${MAB_RUNS:-10}
+MAB_RUNS=${MAB_RUNS:-5}
 STOCK_RUNS=${STOCK_RUNS:-3}
 P=mplbt-adv-$$
 C=$P-c R=$P-r S=$P-s
@@ -272,13 +272,16 @@ nsx $C ip mptcp limits set subflows 2 add_addr_accepted 0
 #   server   the server-side link of the active path (router port rs1) goes down;
 #   blackhole the router drops everything to and from the primary address;
 #   oneway   the router drops only what the primary address sends (100% loss,
-#            one direction).
+#            one direction);
+#   oneway_up the router drops only what is sent to the primary address (the
+#            client's ACKs and probes; the other direction).
 # The daemon sees it in the subflow's tcp_info (no data after a stream and an
 # unanswered probe, or data in flight and no ACK) and fails over as for an
 # uplink loss. Measured at the application: the first byte read that had not
 # reached the client by the break, and delivery 128 KiB past it. The path is
 # repaired REPAIR_S after the break, so every transfer ends.
 DARK_RUNS=${DARK_RUNS:-3}
+DARK_KINDS=${DARK_KINDS:-server blackhole oneway oneway_up}
 REPAIR_S=${REPAIR_S:-2}
 break_on() { # KIND: the active path fails; T_DOWN is taken just before
 	case $1 in
@@ -286,6 +289,7 @@ break_on() { # KIND: the active path fails; T_DOWN is taken just before
 	server) T_DOWN=$(nsx $R sh -c 'date +%s.%N; exec ip link set rs1 down') ;;
 	blackhole) T_DOWN=$(nsx $R sh -c "date +%s.%N; ip rule add to $PRIMARY blackhole pref 5; exec ip rule add from $PRIMARY blackhole pref 6") ;;
 	oneway) T_DOWN=$(nsx $R sh -c "date +%s.%N; exec ip rule add from $PRIMARY blackhole pref 6") ;;
+	oneway_up) T_DOWN=$(nsx $R sh -c "date +%s.%N; exec ip rule add to $PRIMARY blackhole pref 5") ;;
 	esac
 }
 break_off() { # KIND: the repair
@@ -294,6 +298,7 @@ break_off() { # KIND: the repair
 	server) nsx $R ip link set rs1 up; nsx $R ip route replace $BK_HI/32 via $PRIMARY 2>/dev/null ;;
 	blackhole) nsx $R ip rule del pref 5; nsx $R ip rule del pref 6 ;;
 	oneway) nsx $R ip rule del pref 6 ;;
+	oneway_up) nsx $R ip rule del pref 5 ;;
 	esac
 }
 # dark_run NAME KIND: a 12 MB fetch, the break after 0.8 s, the repair REPAIR_S later.
@@ -325,7 +330,7 @@ echo "# ---- breaks past the client's uplinks: $DARK_RUNS runs per kind and poli
 for pol in make-after-break make-before-break; do
 	client_conf dark-$pol $pol "keep = one"
 	client_start "$T_TMP/dark-$pol.ini" || fail "client starts ($pol, dark paths)" "$(tail -3 "$T_TMP/daemon.log")"
-	for kind in server blackhole oneway; do
+	for kind in $DARK_KINDS; do
 		fn=() good=0
 		for i in $(seq "$DARK_RUNS"); do
 			dark_run dark-$pol-$kind$i $kind
@@ -368,7 +373,7 @@ done
 nsx $C ip mptcp limits set subflows 8 add_addr_accepted 8
 nsx $C ip mptcp endpoint add 10.82.1.2 dev c1 subflow
 nsx $C ip mptcp endpoint add 10.82.2.2 dev c2 subflow
-for kind in server blackhole oneway; do
+for kind in $DARK_KINDS; do
 	fn=()
 	for i in $(seq "${STOCK_DARK_RUNS:-2}"); do
 		dark_run stock-$kind$i $kind
