@@ -25,6 +25,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "encap.h"
+#include "icmp.h"
 #include "lb_consts.h"
 #include "lb_maps.h"
 #include "mplb/lb_structs.h"
@@ -274,8 +275,19 @@ static __always_inline int forward(struct xdp_md *ctx, const struct packet_desc 
 		__u32 inner_len = bytes - pkt->l2_len;
 		__u32 outer = be->family == MPLB_FAMILY_V6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
 
-		if (cfg->max_pkt_size && bytes + outer > cfg->max_pkt_size)
+		if (cfg->max_pkt_size && bytes + outer > cfg->max_pkt_size) {
+			/* Tell the sender what fits (its TCP lowers the MSS), as a router would. */
+			__u32 mtu = cfg->max_pkt_size - outer - pkt->l2_len;
+
+			if (cfg->max_pkt_size < outer + pkt->l2_len + IPV4_HDR_LEN)
+				return lb_verdict(XDP_DROP, LB_STAT_DROP_TOO_BIG, bytes);
+			action = pkt->flow.family == MPLB_FAMILY_V6
+					 ? icmp6_too_big(ctx, pkt, mtu, bytes)
+					 : icmp4_too_big(ctx, pkt, (__u16)mtu, bytes);
+			if (action == XDP_TX)
+				return lb_verdict(XDP_TX, LB_STAT_XMIT_ICMP_TOO_BIG, bytes);
 			return lb_verdict(XDP_DROP, LB_STAT_DROP_TOO_BIG, bytes);
+		}
 		if (be->family == MPLB_FAMILY_V6)
 			action = encap_ip6(ctx, pkt, be, cfg, inner_len);
 		else if (pkt->flow.family == MPLB_FAMILY_V4)

@@ -41,6 +41,7 @@
 #define TCP_HDR_LEN 20
 #define UDP_HDR_LEN 8
 /* IPv4 frag_off field: "more fragments" flag and the offset bits. */
+#define IP_DF 0x4000
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 
@@ -60,5 +61,10 @@
 #define IPIP_V4_SRC_PREFIX 0xAC100000u /* host order */
 #define IPIP_V6_SRC_PREFIX0 0x01000000u /* host order, first word */
 #define IPIP_TTL 64
+
+/* ICMP too-big replies quote this much of the datagram that did not fit (>= RFC 792's 28). */
+#define ICMP_TOO_BIG_QUOTE 64
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_ICMPV6_ 58
 
 #endif /* MPLB_LB_CONSTS_H */

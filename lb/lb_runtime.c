@@ -92,6 +92,28 @@ static int check_reusable(struct bpf_map *m, int fd, const char *dir)
 	return -1;
 }
 
+/*
+ * The event counters of a version that counts more (or fewer) events: they
+ * are statistics, not what the balancer learned, so they start again from
+ * zero in a new map (the old pin is removed; lb_rt_pin pins the new one)
+ * instead of refusing the restart. True when that happened.
+ */
+static bool counters_resized(struct bpf_map *m, int fd, const char *path)
+{
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.max_entries == bpf_map__max_entries(m) ||
+	    info.key_size != bpf_map__key_size(m) || info.value_size != bpf_map__value_size(m) ||
+	    info.type != bpf_map__type(m))
+		return false;
+	mplb_warn("lb: this version counts %u kinds of events, the pinned counters %u: the event "
+		  "counters (lb_stats) start from zero; learned state is kept",
+		  bpf_map__max_entries(m), info.max_entries);
+	unlink(path);
+	return true;
+}
+
 /* Reuse every pinned map of dir; maps this version added are created (and pinned later). */
 static int reuse_pins(struct lb_bpf *s, const char *dir)
 {
@@ -121,6 +143,11 @@ static int reuse_pins(struct lb_bpf *s, const char *dir)
 		if (fd < 0) {
 			mplb_err("lb: cannot open the pinned map %s: %s", path, strerror(errno));
 			return -1;
+		}
+		if (!strcmp(lb_pinned_maps[i], "lb_stats") &&
+		    counters_resized(m, fd, path)) {
+			close(fd); /* counts, not state: a fresh map, pinned in its place */
+			continue;
 		}
 		if (check_reusable(m, fd, dir) || bpf_map__reuse_fd(m, fd)) {
 			close(fd);

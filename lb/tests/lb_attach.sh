@@ -178,6 +178,15 @@ if start_lb && stop_lb; then
 		grep -q "took over" "$T_TMP/lb.out"; then
 		pass "a map missing from the pins is created, the rest taken over (counters kept: $before)"
 	else fail "missing map created" "$(tail -3 "$T_TMP/lb.out")"; fi
+	# The counters of a version that counted fewer events: a fresh counter map, the state kept.
+	stop_lb
+	rm "/sys/fs/bpf/mplb/$NS/lb_stats"
+	bpftool map create "/sys/fs/bpf/mplb/$NS/lb_stats" type percpu_array key 4 value 16 entries 8 name lb_stats
+	if start_lb && grep -q "the event counters (lb_stats) start from zero" "$T_TMP/lb.out" &&
+		grep -q "took over" "$T_TMP/lb.out" &&
+		[ "$(bpftool map show pinned "/sys/fs/bpf/mplb/$NS/lb_stats" | grep -o 'max_entries [0-9]*')" != "max_entries 8" ]; then
+		pass "counters of an older version: started again in a new map, the learned state taken over"
+	else fail "counters of another size" "$(tail -3 "$T_TMP/lb.out")"; fi
 	nsenter --net=/var/run/netns/"$NS" "$MPLB" lb stop -n "$NS" >/dev/null 2>&1
 else fail "layout checks" "could not start: $(tail -2 "$T_TMP/lb.out")"; fi
 

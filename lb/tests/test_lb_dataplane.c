@@ -847,6 +847,88 @@ static void test_lru(void **state)
 	assert_int_equal(delta(&r, LB_STAT_EV_LRU_MISS), 1);
 }
 
+/* One's-complement sum of a reply's bytes: 0xffff when its checksum is right. */
+static uint16_t sum_ok(const uint8_t *p, size_t len, uint32_t seed)
+{
+	uint32_t sum = pkt_sum(p, len, seed);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* IPIP would grow the frame past max_pkt_size: ICMP too-big back to the sender, as a router does. */
+static void test_icmp_too_big(void **state)
+{
+	struct run r;
+	static const uint8_t big[300];
+	struct pkt_spec s = {.family = 4, .src = "10.9.9.1", .dst = "10.0.0.1", .sport = 40900,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x10, .payload = big,
+			     .payload_len = sizeof(big), .frag = 0x4000 /* DF */};
+	uint8_t src[4], vip[4];
+
+	(void)state;
+	NEED_ROOT();
+	set_config(LB_FWD_IPIP, LB_XMIT_TX, 300);
+	run_pkt(&r, "IPv4 DF, 354-byte frame, ipip, max_pkt_size 300: ICMP fragmentation needed", &s);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(delta(&r, LB_STAT_XMIT_ICMP_TOO_BIG), 1);
+	assert_int_equal(r.out_len, 14 + 20 + 8 + 64);
+	assert_memory_equal(r.out, r.in + 6, 6); /* back to the sender's MAC */
+	assert_memory_equal(r.out + 6, r.in, 6);
+	assert_int_equal(r.out[12] << 8 | r.out[13], 0x0800);
+	assert_int_equal(r.out[14], 0x45);
+	assert_int_equal(r.out[14 + 9], 1); /* ICMP */
+	assert_int_equal(r.out[16] << 8 | r.out[17], 20 + 8 + 64);
+	inet_pton(AF_INET, "10.0.0.1", vip);
+	inet_pton(AF_INET, "10.9.9.1", src);
+	assert_memory_equal(r.out + 14 + 12, vip, 4); /* from the VIP */
+	assert_memory_equal(r.out + 14 + 16, src, 4); /* to the sender */
+	assert_int_equal(sum_ok(r.out + 14, 20, 0), 0xffff);
+	assert_int_equal(r.out[34], 3);
+	assert_int_equal(r.out[35], 4);
+	assert_int_equal(r.out[40] << 8 | r.out[41], 300 - 20 - 14); /* the MTU that fits */
+	assert_int_equal(sum_ok(r.out + 34, 8 + 64, 0), 0xffff);
+	assert_memory_equal(r.out + 42, r.in + 14, 64); /* the datagram's start, quoted */
+
+	s.vlan = 100;
+	run_pkt(&r, "the same with an 802.1Q tag: the tag kept, the MTU 4 bytes smaller", &s);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(r.out_len, 18 + 20 + 8 + 64);
+	assert_int_equal(r.out[12] << 8 | r.out[13], 0x8100);
+	assert_int_equal(r.out[16] << 8 | r.out[17], 0x0800);
+	assert_int_equal(r.out[18 + 20 + 6] << 8 | r.out[18 + 20 + 7], 300 - 20 - 18);
+	assert_int_equal(sum_ok(r.out + 38, 8 + 64, 0), 0xffff);
+	s.vlan = 0;
+
+	s.frag = 0;
+	run_pkt(&r, "IPv4 without DF: too big, dropped (a router would fragment; XDP cannot)", &s);
+	assert_int_equal(r.action, XDP_DROP);
+	assert_int_equal(delta(&r, LB_STAT_DROP_TOO_BIG), 1);
+	assert_int_equal(delta(&r, LB_STAT_XMIT_ICMP_TOO_BIG), 0);
+
+	struct pkt_spec s6 = {.family = 6, .src = "fd77::9", .dst = "fd00::3", .sport = 40901,
+			      .dport = 80, .proto = 6, .tcp_flags = 0x10, .payload = big,
+			      .payload_len = sizeof(big)};
+	run_pkt(&r, "IPv6, 374-byte frame, ipip, max_pkt_size 300: ICMPv6 packet too big", &s6);
+	assert_int_equal(r.action, XDP_TX);
+	assert_int_equal(delta(&r, LB_STAT_XMIT_ICMP_TOO_BIG), 1);
+	assert_int_equal(r.out_len, 14 + 40 + 8 + 64);
+	assert_int_equal(r.out[12] << 8 | r.out[13], 0x86dd);
+	assert_int_equal(r.out[14 + 6], 58);
+	assert_memory_equal(r.out + 14 + 8, r.in + 14 + 24, 16); /* from the VIP */
+	assert_memory_equal(r.out + 14 + 24, r.in + 14 + 8, 16); /* to the sender */
+	assert_int_equal(r.out[54], 2);
+	assert_int_equal((uint32_t)r.out[58] << 24 | r.out[59] << 16 | r.out[60] << 8 | r.out[61],
+			 300 - 20 - 14);
+	{
+		uint8_t ph[8] = {0, 0, 0, 8 + 64, 0, 0, 0, 58};
+		uint32_t seed = pkt_sum(r.out + 14 + 8, 32, 0) + pkt_sum(ph, 8, 0);
+		assert_int_equal(sum_ok(r.out + 54, 8 + 64, seed), 0xffff);
+	}
+	assert_memory_equal(r.out + 62, r.in + 14, 64);
+	set_config(LB_FWD_DSR, LB_XMIT_TX, 0);
+}
+
 static void test_ipip(void **state)
 {
 	struct run r;
@@ -1075,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_options),
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_ipip),
+		cmocka_unit_test(test_icmp_too_big),
 		cmocka_unit_test(test_counters_per_vip_backend),
 		cmocka_unit_test(test_odd_inputs),
 	};
