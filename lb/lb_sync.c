@@ -231,6 +231,25 @@ static void handle(struct lb_sync *s, const uint8_t *buf, size_t len)
 	peer_put(s, h.backend_id, &p);
 }
 
+/*
+ * The sweep's count goes where the data plane's are (lb_stats, event
+ * token_swept), on CPU 0's slot: mplb lb stats and the metrics show it, and
+ * it lives as long as the pinned counters do.
+ */
+static void count_swept(struct lb_sync *s, unsigned long long n)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->rt->skel->maps.lb_stats);
+	__u32 key = LB_STAT_EV_TOKEN_SWEPT;
+
+	if (ncpu <= 0)
+		return;
+	struct lb_counter v[ncpu];
+	if (bpf_map_lookup_elem(fd, &key, v))
+		return;
+	v[0].packets += n;
+	bpf_map_update_elem(fd, &key, v, BPF_ANY);
+}
+
 /* Pushed tokens that no refresh renewed within ttl_s: their connection is gone. */
 static void sweep(struct lb_sync *s)
 {
@@ -249,9 +268,13 @@ static void sweep(struct lb_sync *s)
 				break; /* the rest next round */
 		}
 	}
+	unsigned long long swept = 0;
 	for (int i = 0; i < n; i++)
 		if (bpf_map_delete_elem(s->fd_tokens, &dead[i]) == 0)
-			s->swept++;
+			swept++;
+	s->swept += swept;
+	if (swept)
+		count_swept(s, swept);
 }
 
 void lb_sync_process(struct lb_sync *s)

@@ -234,7 +234,8 @@ struct lb_counter {
 	X(DROP_TOO_BIG, "too_big", "drop")                                   \
 	X(XMIT_TX, "tx", "xmit")                                             \
 	X(XMIT_REDIRECT, "redirect", "xmit")                                 \
-	X(XMIT_ICMP_TOO_BIG, "icmp_too_big", "xmit")
+	X(XMIT_ICMP_TOO_BIG, "icmp_too_big", "xmit")                         \
+	X(EV_TOKEN_SWEPT, "token_swept", "event")
 
 #define LB_STAT_ENUM_(id, name, group) LB_STAT_##id,
 enum lb_stat { LB_STATS(LB_STAT_ENUM_) LB_STAT_MAX };
