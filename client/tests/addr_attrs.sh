@@ -345,7 +345,8 @@ for pol in make-after-break make-before-break; do
 		echo "# $pol, $kind: first new data after the break $(p95 "${fn[@]}")"
 		expect_eq "$pol, break $kind: byte-exact, nothing on backups before, new data within 1 s" "$good" "$DARK_RUNS"
 	done
-	if grep -q 'is dark: ' "$T_TMP/daemon.log"; then pass "$pol: the daemon names the dark path and why"
+	if [ "$DARK_KINDS" = client ]; then :; # an uplink event, no dark path to name
+	elif grep -q 'is dark: ' "$T_TMP/daemon.log"; then pass "$pol: the daemon names the dark path and why"
 	else fail "$pol: the daemon names the dark path and why" "$(tail -3 "$T_TMP/daemon.log")"; fi
 	# Back to the primary once it recovers: a longer transfer, the blackhole lifted 2 s in.
 	fetch_bg dark-$pol-return $PRIMARY 40000000
@@ -375,7 +376,7 @@ nsx $C ip mptcp endpoint add 10.82.1.2 dev c1 subflow
 nsx $C ip mptcp endpoint add 10.82.2.2 dev c2 subflow
 for kind in $DARK_KINDS; do
 	fn=()
-	for i in $(seq "${STOCK_DARK_RUNS:-2}"); do
+	for i in $(seq "${STOCK_DARK_RUNS:-1}"); do
 		dark_run stock-$kind$i $kind
 		read -r ok fnew res before bkb after < <(dark_report stock-$kind$i $kind)
 		echo "# stock $kind run $i: ok $ok, first new data ${fnew} ms, delivery resumed ${res} ms"
