@@ -106,6 +106,16 @@ for mode in native generic; do
 	out=$("$MPLB" lb reload -c "$T_TMP/lb.ini" 2>&1); rc=$?
 	if [ "$rc" -eq 0 ] && grep -q "reloaded: 2 VIPs, 2 backends" <<<"$out"; then pass "$mode: lb reload applies the new backend set ($out)"
 	else fail "$mode: lb reload" "rc=$rc: $out"; fi
+	# Control-plane reaction (a measurement, not an assertion): `lb reload` from the signal to
+	# the verdict, written once the maps hold the new backend set, 2 <-> 3 backends.
+	times=()
+	for n in 3 2 3 2 3 2; do
+		write_cfg "$mode" $n
+		t0=$(date +%s%N)
+		"$MPLB" lb reload -c "$T_TMP/lb.ini" >/dev/null 2>&1
+		times+=($(( ($(date +%s%N) - t0) / 1000000 )))
+	done
+	echo "# $mode: lb reload, 2 <-> 3 backends (Maglev ring of 65537 slots rebuilt, changed slots written), ms: ${times[*]}"
 	cp "$T_TMP/lb.ini" "$T_TMP/lb.good"; echo "strategy = nonsense" >>"$T_TMP/lb.ini"
 	out=$("$MPLB" lb reload -c "$T_TMP/lb.good" 2>&1); rc=$?
 	if [ "$rc" -eq 1 ] && grep -q "rejected" <<<"$out"; then pass "$mode: lb reload of a bad config is rejected, old config kept"
