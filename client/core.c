@@ -1527,6 +1527,7 @@ static void declare_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflo
 {
 	char a[80], b[80];
 
+	ctx->health_stats.dark++;
 	sf->hl.dark = true;
 	sf->hl.dark_at = ctx->now;
 	sf->hl.silent_since = ctx->now - quiet_s;
@@ -1542,6 +1543,7 @@ static void send_probe(struct cl_ctx *ctx, struct cl_subflow *sf, uint32_t segs_
 {
 	if (!ctx->exec.probe || ctx->exec.probe(ctx, sf))
 		return;
+	ctx->health_stats.probes++;
 	sf->hl.probe_idle = idle;
 	if (idle)
 		sf->hl.probe_sending = false;
@@ -1586,6 +1588,7 @@ void cl_on_tcp_sample(struct cl_ctx *ctx, const struct cl_tcp_sample *s)
 	if (h->dark) {
 		/* Back only on progress, not on a stray segment. */
 		if (rx_grew || acked_grew) {
+			ctx->health_stats.back++;
 			h->dark = false;
 			h->rx_streak = 0;
 			ctx->dirty = true;
@@ -1617,6 +1620,7 @@ void cl_on_tcp_sample(struct cl_ctx *ctx, const struct cl_tcp_sample *s)
 	/* A probe is out: an answer means a pause of the sender, none means a dark path. */
 	if (h->probe_at) {
 		if (s->segs_in > h->probe_segs_in) {
+			ctx->health_stats.answered++;
 			h->probe_at = 0;
 			h->rx_streak = 0; /* the stream ended: probe again only after the next one */
 		} else if (ctx->now - h->probe_at >= probe_wait) {

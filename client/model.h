@@ -365,6 +365,10 @@ struct cl_ctx {
 		uint64_t changed;	/* attributes of an address changed */
 		uint64_t waited_out;	/* addresses decided without attributes after attr_wait_ms */
 	} attr_stats;
+	/* Dark-path detection. */
+	struct {
+		uint64_t probes, answered, dark, back;
+	} health_stats;
 };
 
 void cl_config_defaults(struct cl_config *cfg);

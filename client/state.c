@@ -169,6 +169,12 @@ json_t *client_state_json(const struct client_daemon *d)
 		json_object_set_new(at, "bpf", b);
 	}
 	json_object_set_new(root, "attributes", at);
+	json_object_set_new(root, "health", json_pack("{s:b, s:I, s:I, s:I, s:I}",
+		"sampling", d->health != NULL,
+		"probes", (json_int_t)ctx->health_stats.probes,
+		"answered", (json_int_t)ctx->health_stats.answered,
+		"dark", (json_int_t)ctx->health_stats.dark,
+		"back", (json_int_t)ctx->health_stats.back));
 	return root;
 }
 
@@ -294,6 +300,16 @@ int client_status(const char *path, bool json)
 					printf(" %s %lld", key, (long long)json_integer_value(v));
 			printf("\n");
 		}
+	}
+	{
+		json_t *h = json_object_get(root, "health");
+		if (json_is_object(h))
+			printf("dark-path detection (%s): probes %lld, answered %lld, paths dark %lld, back %lld\n",
+			       json_is_true(json_object_get(h, "sampling")) ? "sock_diag" : "off",
+			       (long long)json_integer_value(json_object_get(h, "probes")),
+			       (long long)json_integer_value(json_object_get(h, "answered")),
+			       (long long)json_integer_value(json_object_get(h, "dark")),
+			       (long long)json_integer_value(json_object_get(h, "back")));
 	}
 	json_decref(root);
 	return 0;

@@ -364,6 +364,32 @@ print(d["ok"], d["rx_before_by_remote"].get("'"$PRIMARY"'", 0), d["rx_by_remote"
 	else fail "$pol: back on the primary after it recovers" "ok $ok, primary bytes $pb -> $pa, trials $trials"; fi
 	client_stop || fail "client exits 0 on SIGTERM ($pol, dark paths)"
 done
+# Probes on a live path are harmless: a paced download (64 KiB every 1.6 s) leaves the subflow
+# idle between chunks, so the daemon probes it (idle and after each chunk); every probe must be
+# answered, nothing declared dark, the transfer byte-exact, and no MPTCP reset or MP_FAIL on
+# either side.
+client_conf probes make-after-break "keep = one"
+client_start "$T_TMP/probes.ini" || fail "client starts (probes)" "$(tail -3 "$T_TMP/daemon.log")"
+nsx $S sh -c "exec python3 $XFER serve $((PORT + 1)) --pace 40000" >"$T_TMP/srv-pace.log" 2>&1 &
+PPID2=$!
+for _ in $(seq 50); do grep -q listening "$T_TMP/srv-pace.log" 2>/dev/null && break; sleep 0.1; done
+mib() { nsx "$1" nstat -az "$2" | awk -v k="$2" '$1 == k {print $2}'; }
+c_rst0=$(mib $C MPTcpExtMPRstTx) s_rst0=$(mib $S MPTcpExtMPRstTx) s_fail0=$(mib $S MPTcpExtMPFailTx)
+s_oow0=$(mib $S TcpExtTCPACKSkippedSeq)
+nsx $C python3 "$XFER" fetch $PRIMARY $((PORT + 1)) 327680 --seed 7 >"$T_TMP/probes.json" 2>"$T_TMP/probes.err"
+pok=$(jq_py 'print(d["ok"])' <"$T_TMP/probes.json" 2>/dev/null)
+kill "$PPID2" 2>/dev/null; wait "$PPID2" 2>/dev/null
+c_rst=$(( $(mib $C MPTcpExtMPRstTx) - c_rst0 )) s_rst=$(( $(mib $S MPTcpExtMPRstTx) - s_rst0 ))
+s_fail=$(( $(mib $S MPTcpExtMPFailTx) - s_fail0 )) s_oow=$(( $(mib $S TcpExtTCPACKSkippedSeq) - s_oow0 ))
+ndark=$(grep -c 'is dark: ' "$T_TMP/daemon.log")
+sleep 1.1 # the state file is rewritten every second
+read -r nprobe nans < <(status_json | jq_py 'h=d["health"]; print(h["probes"], h["answered"])')
+echo "# probes on a live path: transfer ok $pok; probes $nprobe, answered $nans; dark paths $ndark; MP_RST sent client $c_rst server $s_rst, MP_FAIL $s_fail; server answers held back by its rate limit $s_oow"
+if [ "$pok" = True ] && [ "$ndark" = 0 ] && [ "$c_rst" = 0 ] && [ "$s_rst" = 0 ] && [ "$s_fail" = 0 ] &&
+   [ "${nprobe:-0}" -ge 2 ] && [ "$nans" = "$nprobe" ]; then
+	pass "probes on a live, idle path: answered, nothing dark, byte-exact, no MPTCP reset or MP_FAIL"
+else fail "probes on a live path" "ok $pok dark $ndark rst $c_rst/$s_rst fail $s_fail"; fi
+client_stop
 advert_stop
 # The stock in-kernel PM, the server's endpoints flagged backup, the same breaks.
 nsx $S ip mptcp endpoint flush
