@@ -1529,7 +1529,6 @@ static void declare_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflo
 
 	ctx->health_stats.dark++;
 	sf->hl.dark = true;
-	sf->hl.dark_at = ctx->now;
 	sf->hl.silent_since = ctx->now - quiet_s;
 	sf->hl.probe_at = 0;
 	ctx->dirty = true;
@@ -1539,17 +1538,21 @@ static void declare_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflo
 	DISPATCH(ctx, path_dark, c, sf);
 }
 
-static void send_probe(struct cl_ctx *ctx, struct cl_subflow *sf, uint32_t segs_in, bool idle)
+static void send_probe(struct cl_ctx *ctx, struct cl_subflow *sf, uint32_t segs_in,
+		       enum cl_probe_kind kind)
 {
 	if (!ctx->exec.probe || ctx->exec.probe(ctx, sf))
 		return;
 	ctx->health_stats.probes++;
-	sf->hl.probe_idle = idle;
-	if (idle)
-		sf->hl.probe_sending = false;
-	sf->hl.probe_at = ctx->now;
+	sf->hl.probe_kind = kind;
+	sf->hl.probe_at = sf->hl.last_probe_at = ctx->now;
 	sf->hl.probe_segs_in = segs_in;
-	sf->hl.idle_probe_at = ctx->now;
+}
+
+/* A configured wait in ms, but at least floor_s (3 RTT). */
+static double wait_s(unsigned ms, double floor_s)
+{
+	return ms / 1000.0 < floor_s ? floor_s : ms / 1000.0;
 }
 
 void cl_on_tcp_sample(struct cl_ctx *ctx, const struct cl_tcp_sample *s)
@@ -1557,26 +1560,21 @@ void cl_on_tcp_sample(struct cl_ctx *ctx, const struct cl_tcp_sample *s)
 	struct cl_conn *c = NULL;
 	struct cl_subflow *sf = sf_by_tuple(ctx, s, &c);
 	struct cl_sf_health *h;
-	double rtt3, dark_after, probe_wait, last_probe;
+	double dark_after, probe_wait, last_probe;
 	bool rx_grew, acked_grew;
 	char what[160];
 
 	if (!sf || !c->established)
 		return;
 	h = &sf->hl;
-	rtt3 = 3.0 * s->rtt_us / 1e6;
-	dark_after = ctx->cfg.dark_after_ms / 1000.0;
-	if (dark_after < rtt3)
-		dark_after = rtt3;
-	probe_wait = ctx->cfg.probe_wait_ms / 1000.0;
-	if (probe_wait < rtt3)
-		probe_wait = rtt3;
+	dark_after = wait_s(ctx->cfg.dark_after_ms, 3.0 * s->rtt_us / 1e6);
+	probe_wait = wait_s(ctx->cfg.probe_wait_ms, 3.0 * s->rtt_us / 1e6);
 	if (!h->sampled) {
 		h->sampled = true;
 		h->rx_bytes = s->bytes_received;
 		h->acked_bytes = s->bytes_acked;
 		h->segs_in = s->segs_in;
-		h->rx_at = ctx->now; /* idle_probe_at stays 0: no probe yet */
+		h->rx_at = ctx->now; /* last_probe_at stays 0: no probe yet */
 		return;
 	}
 	rx_grew = s->bytes_received > h->rx_bytes;
@@ -1624,38 +1622,37 @@ void cl_on_tcp_sample(struct cl_ctx *ctx, const struct cl_tcp_sample *s)
 			h->probe_at = 0;
 			h->rx_streak = 0; /* the stream ended: probe again only after the next one */
 		} else if (ctx->now - h->probe_at >= probe_wait) {
+			static const char *const why[] = {
+				[CL_PROBE_STREAM] = "no data after a stream",
+				[CL_PROBE_SENDING] = "data in flight and no ACK",
+				[CL_PROBE_IDLE] = "idle",
+			};
+			/* Quiet since the last data or ACK; idle: all we know is the unanswered probe. */
+			double quiet = h->probe_kind == CL_PROBE_IDLE ? ctx->now - h->probe_at
+				       : h->probe_kind == CL_PROBE_SENDING ? s->last_ack_recv_ms / 1000.0
+									   : s->last_data_recv_ms / 1000.0;
 			snprintf(what, sizeof(what), "%s, and a probe got no answer in %.0f ms",
-				 h->probe_idle ? "idle"
-				 : h->probe_sending ? "data in flight and no ACK"
-						    : "no data after a stream",
-				 (ctx->now - h->probe_at) * 1000);
-			/* Idle: all we know is that the probe went unanswered. */
-			declare_dark(ctx, c, sf,
-				     h->probe_idle ? ctx->now - h->probe_at
-				     : h->probe_sending ? s->last_ack_recv_ms / 1000.0
-							: s->last_data_recv_ms / 1000.0,
-				     what);
+				 why[h->probe_kind], (ctx->now - h->probe_at) * 1000);
+			declare_dark(ctx, c, sf, quiet, what);
 		}
 		return;
 	}
-	last_probe = ctx->now - h->idle_probe_at;
+	last_probe = ctx->now - h->last_probe_at;
 	if (last_probe < CL_PROBE_GAP)
 		return;
 	/* A stream stopped: is the sender done, or is the path gone? */
 	if (h->rx_streak >= CL_STREAM_SAMPLES && s->last_data_recv_ms / 1000.0 >= dark_after) {
-		h->probe_sending = false;
-		send_probe(ctx, sf, s->segs_in, false);
+		send_probe(ctx, sf, s->segs_in, CL_PROBE_STREAM);
 		return;
 	}
 	/* In flight and unacknowledged: congestion, or a dark path? */
 	if (s->unacked && s->last_ack_recv_ms / 1000.0 >= dark_after) {
-		h->probe_sending = true;
-		send_probe(ctx, sf, s->segs_in, false);
+		send_probe(ctx, sf, s->segs_in, CL_PROBE_SENDING);
 		return;
 	}
 	/* Idle: a probe now and then finds a dark path before the application does. */
 	if (ctx->cfg.idle_probe_ms && !sf->standby && !s->unacked &&
 	    ctx->now - h->rx_at >= ctx->cfg.idle_probe_ms / 1000.0 &&
 	    last_probe >= ctx->cfg.idle_probe_ms / 1000.0)
-		send_probe(ctx, sf, s->segs_in, true);
+		send_probe(ctx, sf, s->segs_in, CL_PROBE_IDLE);
 }

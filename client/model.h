@@ -113,12 +113,14 @@ struct cl_sf_health {
 	double rx_at;		/* last sample where bytes_received grew */
 	unsigned rx_streak;	/* samples in a row where it grew */
 	double probe_at;	/* a probe is out since then (0: none) */
-	bool probe_idle;	/* it was an idle probe, not a stream's stop */
-	bool probe_sending;	/* it was for data in flight without ACKs */
+	enum cl_probe_kind {
+		CL_PROBE_STREAM,	/* a stream stopped */
+		CL_PROBE_SENDING,	/* data in flight, no ACK */
+		CL_PROBE_IDLE,		/* an idle subflow, now and then */
+	} probe_kind;
 	uint32_t probe_segs_in;	/* segs_in when it left */
-	double idle_probe_at;	/* last idle probe */
+	double last_probe_at;	/* any kind: probes are CL_PROBE_GAP apart */
 	bool dark;
-	double dark_at;		/* when it was declared dark */
 	double silent_since;	/* the kernel's estimate of when the path went quiet */
 };
 

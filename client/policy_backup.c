@@ -51,12 +51,18 @@ static struct cl_subflow *standby_sf(struct cl_ctx *ctx, struct cl_conn *c)
 	return cl_subflow_find(c, u, r);
 }
 
+/* Live, and not the standby nor on a dark path: a subflow that can carry the active path. */
+static bool can_carry(const struct cl_subflow *sf)
+{
+	return sf->used && sf->state != CL_SF_CLOSED && !sf->standby && !sf->hl.dark;
+}
+
 static bool live_nonbackup(struct cl_conn *c)
 {
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
 		struct cl_remote *r;
-		if (!sf->used || sf->state == CL_SF_CLOSED || sf->standby || sf->hl.dark)
+		if (!can_carry(sf))
 			continue;
 		r = cl_subflow_remote(c, sf);
 		if (!r || !r->attr.backup)
@@ -71,7 +77,7 @@ static unsigned live_active(struct cl_conn *c)
 	unsigned n = 0;
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
-		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby && !sf->hl.dark && !sf->trial)
+		if (can_carry(sf) && !sf->trial)
 			n++;
 	}
 	return n;
@@ -98,7 +104,7 @@ static int active_ifindex(struct cl_conn *c)
 {
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
-		if (sf->used && sf->state != CL_SF_CLOSED && !sf->standby && !sf->hl.dark)
+		if (can_carry(sf))
 			return sf->ifindex;
 	}
 	return 0;
@@ -110,7 +116,7 @@ static int active_community(struct cl_conn *c)
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
 		struct cl_remote *r;
-		if (!sf->used || sf->state == CL_SF_CLOSED || sf->standby || sf->hl.dark)
+		if (!can_carry(sf))
 			continue;
 		r = cl_subflow_remote(c, sf);
 		if (r)
@@ -234,6 +240,7 @@ static void withdraw_lost(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subfl
 	}
 	if (!ctx->cfg.withdraw_lost || !ctx->exec.withdraw_local || !c->bk.n_lost) {
 		c->bk.n_lost = 0;
+		c->bk.dark_lost = false;
 		return;
 	}
 	for (unsigned i = 0; i < c->bk.n_lost; i++) {
@@ -295,6 +302,29 @@ static void failover(struct cl_ctx *ctx, struct cl_conn *c, const char *why, con
 }
 
 /* Close c's live subflows on uplink u (or the one sf), remembering what was lost. */
+/*
+ * What losing sf means for the failover: its remote's community and id and
+ * its uplink (to avoid them), its local address id (to withdraw, once it
+ * was established), and no failover target on it any more.
+ */
+static void remember_lost(struct cl_conn *c, const struct cl_subflow *sf, const struct cl_remote *r)
+{
+	if (!sf->standby) {
+		c->bk.lost_community = r ? cl_community_key(r) : -1;
+		c->bk.lost_rem_id = r ? r->id : -1;
+		c->bk.lost_ifindex = sf->ifindex;
+	}
+	if (sf->state == CL_SF_ESTABLISHED && c->bk.n_lost < CL_MAX_LOST) {
+		bool dup = false;
+		for (unsigned k = 0; k < c->bk.n_lost; k++)
+			dup |= c->bk.lost_ids[k] == sf->loc_id;
+		if (!dup)
+			c->bk.lost_ids[c->bk.n_lost++] = sf->loc_id;
+	}
+	if (r && c->bk.target_id == r->id && c->bk.target_ifindex == sf->ifindex)
+		c->bk.target_id = -1;
+}
+
 static bool lose(struct cl_ctx *ctx, struct cl_conn *c, int ifindex, struct cl_subflow *only,
 		 const char *why)
 {
@@ -305,26 +335,13 @@ static bool lose(struct cl_ctx *ctx, struct cl_conn *c, int ifindex, struct cl_s
 		if (only ? sf != only : (!sf->used || sf->state == CL_SF_CLOSED || sf->ifindex != ifindex))
 			continue;
 		r = cl_subflow_remote(c, sf);
-		if (!sf->standby) {
-			c->bk.lost_community = r ? cl_community_key(r) : -1;
-			c->bk.lost_rem_id = r ? r->id : -1;
-			c->bk.lost_ifindex = sf->ifindex;
-		}
-		if (sf->state == CL_SF_ESTABLISHED && c->bk.n_lost < CL_MAX_LOST) {
-			bool dup = false;
-			for (unsigned k = 0; k < c->bk.n_lost; k++)
-				dup |= c->bk.lost_ids[k] == sf->loc_id;
-			if (!dup)
-				c->bk.lost_ids[c->bk.n_lost++] = sf->loc_id;
-		}
+		remember_lost(c, sf, r);
 		if (sf->state != CL_SF_CLOSED)
 			cl_subflow_close(ctx, c, sf, why);
 		if (sf->standby) {
 			sf->standby = false;
 			c->bk.standby_id = -1;
 		}
-		if (r && c->bk.target_id == r->id && c->bk.target_ifindex == sf->ifindex)
-			c->bk.target_id = -1;
 		any = true;
 	}
 	if (any) {
@@ -341,21 +358,7 @@ static bool lose(struct cl_ctx *ctx, struct cl_conn *c, int ifindex, struct cl_s
  */
 static void lose_dark(struct cl_ctx *ctx, struct cl_conn *c, struct cl_subflow *sf)
 {
-	struct cl_remote *r = cl_subflow_remote(c, sf);
-
-	(void)ctx;
-	c->bk.lost_community = r ? cl_community_key(r) : -1;
-	c->bk.lost_rem_id = r ? r->id : -1;
-	c->bk.lost_ifindex = sf->ifindex;
-	if (c->bk.n_lost < CL_MAX_LOST) {
-		bool dup = false;
-		for (unsigned k = 0; k < c->bk.n_lost; k++)
-			dup |= c->bk.lost_ids[k] == sf->loc_id;
-		if (!dup)
-			c->bk.lost_ids[c->bk.n_lost++] = sf->loc_id;
-	}
-	if (r && c->bk.target_id == r->id && c->bk.target_ifindex == sf->ifindex)
-		c->bk.target_id = -1;
+	remember_lost(c, sf, cl_subflow_remote(c, sf)); /* sf is established, not the standby */
 	c->bk.dark_lost = true;
 	c->bk.dark_family = sf->family;
 	c->bk.dark_laddr = sf->laddr;
@@ -473,8 +476,7 @@ static struct cl_subflow *active_sf(struct cl_conn *c, struct cl_remote **r)
 {
 	for (int i = 0; i < CL_MAX_SUBFLOWS; i++) {
 		struct cl_subflow *sf = &c->subflows[i];
-		if (sf->used && sf->state == CL_SF_ESTABLISHED && !sf->standby && !sf->trial &&
-		    !sf->hl.dark) {
+		if (can_carry(sf) && sf->state == CL_SF_ESTABLISHED && !sf->trial) {
 			*r = cl_subflow_remote(c, sf);
 			return sf;
 		}
