@@ -25,9 +25,11 @@ static __always_inline __u16 csum_fold32(__u64 sum)
 /*
  * Make room for new_l3 bytes (IP + ICMP headers) in front of the old IP
  * header, move the L2 header up, swap its MACs, and cut the frame to
- * l2 + new_l3 + quote. FURTHER_PROCESSING or XDP_DROP.
+ * l2 + new_l3 + quote. FURTHER_PROCESSING with *l3 at the new IP header,
+ * all of new_l3 + quote checked to be in the frame; or XDP_DROP.
  */
-static __always_inline int icmp_turn_around(struct xdp_md *ctx, __u32 l2, int new_l3, __u32 bytes)
+static __always_inline int icmp_turn_around(struct xdp_md *ctx, __u32 l2, int new_l3, __u32 bytes,
+					    void **l3)
 {
 	void *data, *data_end;
 	__u8 mac[ETH_ALEN];
@@ -58,6 +60,11 @@ static __always_inline int icmp_turn_around(struct xdp_md *ctx, __u32 l2, int ne
 	/* The frame is now bytes + new_l3 long (from the caller: pointer sums do not verify). */
 	if (bpf_xdp_adjust_tail(ctx, want - (int)(bytes & 0xffff) - new_l3))
 		return XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + l2 + new_l3 + ICMP_TOO_BIG_QUOTE > data_end)
+		return XDP_DROP;
+	*l3 = data + l2;
 	return FURTHER_PROCESSING;
 }
 
@@ -69,6 +76,7 @@ static __always_inline int icmp4_too_big(struct xdp_md *ctx, const struct packet
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 l2 = pkt->l2_len & 0x1f, saddr, daddr;
 	struct iphdr *iph = data + l2, *nip;
+	void *l3;
 	__u8 *icmp;
 	int rc;
 
@@ -77,15 +85,11 @@ static __always_inline int icmp4_too_big(struct xdp_md *ctx, const struct packet
 		return -1;
 	saddr = iph->saddr;
 	daddr = iph->daddr;
-	rc = icmp_turn_around(ctx, l2, IPV4_HDR_LEN + 8, bytes);
+	rc = icmp_turn_around(ctx, l2, IPV4_HDR_LEN + 8, bytes, &l3);
 	if (rc != FURTHER_PROCESSING)
 		return rc;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	nip = data + l2;
+	nip = l3;
 	icmp = (__u8 *)(nip + 1);
-	if ((void *)(icmp + 8 + ICMP_TOO_BIG_QUOTE) > data_end)
-		return XDP_DROP;
 	nip->version = 4;
 	nip->ihl = 5;
 	nip->tos = 0xc0; /* internetwork control, as routers send ICMP */
@@ -115,6 +119,7 @@ static __always_inline int icmp6_too_big(struct xdp_md *ctx, const struct packet
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 l2 = pkt->l2_len & 0x1f, saddr[4], daddr[4], tail[2];
 	struct ipv6hdr *ip6 = data + l2, *nip;
+	void *l3;
 	__u8 *icmp;
 	__s64 sum;
 	int rc;
@@ -123,15 +128,11 @@ static __always_inline int icmp6_too_big(struct xdp_md *ctx, const struct packet
 		return XDP_DROP;
 	__builtin_memcpy(saddr, &ip6->saddr, 16);
 	__builtin_memcpy(daddr, &ip6->daddr, 16);
-	rc = icmp_turn_around(ctx, l2, IPV6_HDR_LEN + 8, bytes);
+	rc = icmp_turn_around(ctx, l2, IPV6_HDR_LEN + 8, bytes, &l3);
 	if (rc != FURTHER_PROCESSING)
 		return rc;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	nip = data + l2;
+	nip = l3;
 	icmp = (__u8 *)(nip + 1);
-	if ((void *)(icmp + 8 + ICMP_TOO_BIG_QUOTE) > data_end)
-		return XDP_DROP;
 	*(__u32 *)nip = bpf_htonl(6u << 28);
 	nip->payload_len = bpf_htons(8 + ICMP_TOO_BIG_QUOTE);
 	nip->nexthdr = IPPROTO_ICMPV6_;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pktbuild.h"
 #include "util.h"
 
 #define TCP_STATE_ESTABLISHED 1 /* include/net/tcp_states.h */
@@ -165,16 +166,6 @@ int tcp_health_dump(struct tcp_health *h, void (*cb)(const struct cl_tcp_sample 
 	return rc;
 }
 
-static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)b[i] << 8 | b[i + 1];
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	return sum;
-}
-
 /*
  * An ACK with a sequence number far from anything the peer expects: the
  * peer's TCP discards it and answers with an ACK of its own state (a
@@ -219,10 +210,7 @@ int tcp_health_probe(int family, const union mptcp_pm_nl_inaddr *laddr, uint16_t
 		memcpy(ph, &laddr->v4, 4);
 		memcpy(ph + 4, &raddr->v4, 4);
 		ph[8] = 0, ph[9] = IPPROTO_TCP, ph[10] = 0, ph[11] = sizeof(th);
-		sum = csum_add(csum_add(0, ph, sizeof(ph)), th, sizeof(th));
-		while (sum >> 16)
-			sum = (sum & 0xffff) + (sum >> 16);
-		sum = ~sum & 0xffff;
+		sum = pkt_fold(pkt_sum(th, sizeof(th), pkt_sum(ph, sizeof(ph), 0)));
 		th[16] = (uint8_t)(sum >> 8), th[17] = (uint8_t)sum;
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) ||
 		    sendto(fd, th, sizeof(th), 0, (struct sockaddr *)&dst, sizeof(dst)) != sizeof(th))

@@ -78,6 +78,22 @@ struct prog_stats {
 static const __u64 BENCH_KEY[2] = {0x0001020304050607ULL, 0x08090a0b0c0d0e0fULL};
 static const uint8_t BENCH_PAYLOAD[100] = {0};
 
+static void bench_vip(struct lb_cfg *c, const char *name, int family, const char *addr, uint32_t flags)
+{
+	struct lb_cfg_vip *v = &c->vips[c->n_vips++];
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->family = family;
+	inet_pton(family == MPLB_FAMILY_V6 ? AF_INET6 : AF_INET, addr, v->addr);
+	v->port = 80;
+	v->proto = IPPROTO_TCP;
+	v->flags = flags;
+	v->unknown_token = UNKNOWN_TOKEN_RING;
+	if (flags & VIP_F_PORT)
+		v->join_port_base = 20000, v->join_port_count = 4;
+}
+
 static void bench_cfg(struct lb_cfg *c)
 {
 	static const char *addrs[] = {"10.0.0.1", "10.0.0.5", "10.0.0.2", "10.0.0.3", "10.0.0.4"};
@@ -95,16 +111,9 @@ static void bench_cfg(struct lb_cfg *c)
 	c->tsecr_key[0] = BENCH_KEY[0];
 	c->tsecr_key[1] = BENCH_KEY[1];
 	for (int i = 0; i < 5; i++) {
-		struct lb_cfg_vip *v = &c->vips[c->n_vips++];
-		snprintf(v->name, sizeof(v->name), "v%d", i);
-		v->family = MPLB_FAMILY_V4;
-		inet_pton(AF_INET, addrs[i], v->addr);
-		v->port = 80;
-		v->proto = IPPROTO_TCP;
-		v->flags = flags[i];
-		v->unknown_token = UNKNOWN_TOKEN_RING;
-		if (flags[i] & VIP_F_PORT)
-			v->join_port_base = 20000, v->join_port_count = 4;
+		char name[16];
+		snprintf(name, sizeof(name), "v%d", i);
+		bench_vip(c, name, MPLB_FAMILY_V4, addrs[i], flags[i]);
 	}
 	for (int i = 0; i < 4; i++) {
 		struct lb_cfg_backend *b = &c->backends[c->n_backends++];
@@ -128,15 +137,9 @@ static void bench_cfg6(struct lb_cfg *c)
 	snprintf(c->name, sizeof(c->name), "bench6");
 	c->n_vips = 0;
 	for (int i = 0; i < 2; i++) {
-		struct lb_cfg_vip *v = &c->vips[c->n_vips++];
-		memset(v, 0, sizeof(*v));
-		snprintf(v->name, sizeof(v->name), "v6-%d", i);
-		v->family = MPLB_FAMILY_V6;
-		inet_pton(AF_INET6, addrs[i], v->addr);
-		v->port = 80;
-		v->proto = IPPROTO_TCP;
-		v->flags = flags[i];
-		v->unknown_token = UNKNOWN_TOKEN_RING;
+		char name[16];
+		snprintf(name, sizeof(name), "v6-%d", i);
+		bench_vip(c, name, MPLB_FAMILY_V6, addrs[i], flags[i]);
 	}
 	for (int i = 0; i < c->n_backends; i++) {
 		struct lb_cfg_backend *b = &c->backends[i];

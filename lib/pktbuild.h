@@ -3,8 +3,9 @@
  * Frames built from a description, for the balancer's fixtures and the
  * simulator's agreement check (sim/agree.c): Ethernet (+802.1Q, QinQ),
  * IPv4 (options, fragments) or IPv6, TCP (any option bytes) or UDP, with
- * correct IPv4 header and TCP/UDP checksums. Header-only: each binary
- * includes it once.
+ * correct IPv4 header and TCP/UDP checksums; its checksum helpers also
+ * serve mplb client's probes (client/tcp_health.c). Header-only: each
+ * binary includes it once.
  */
 #ifndef MPLB_PKTBUILD_H
 #define MPLB_PKTBUILD_H

@@ -373,6 +373,14 @@ static void sample(double dt_ms)
 	cl_on_tcp_sample(&ctx, &tcp_s);
 }
 
+/* Make-after-break on the scenario's connection, its initial subflow never sampled yet. */
+static void dark_setup(void (*tweak)(struct cl_config *))
+{
+	memset(&tcp_s, 0, sizeof(tcp_s));
+	setup_units("make-after-break", tweak);
+	mab_scenario();
+}
+
 /* A download in progress: data arrives on every 20 ms sample. */
 static void streaming(int n)
 {
@@ -398,9 +406,7 @@ static void silence(int ms, bool answer)
 static void test_dark_download_fails_over(void **state)
 {
 	(void)state;
-	memset(&tcp_s, 0, sizeof(tcp_s));
-	setup_units("make-after-break", NULL);
-	mab_scenario();
+	dark_setup(NULL);
 	assert_true(cl_health_wanted(&ctx));
 	streaming(6);
 	assert_int_equal(fk.n_probes, 0);
@@ -427,9 +433,7 @@ static void test_dark_download_fails_over(void **state)
 static void test_return_after_failover(void **state)
 {
 	(void)state;
-	memset(&tcp_s, 0, sizeof(tcp_s));
-	setup_units("make-after-break", NULL);
-	mab_scenario();
+	dark_setup(NULL);
 	streaming(6);
 	silence(100, false);
 	assert_int_equal(fk.n_creates, 1); /* the failover to backup-lo */
@@ -477,9 +481,7 @@ static void test_return_after_failover(void **state)
 static void test_dark_pause_is_not_a_break(void **state)
 {
 	(void)state;
-	memset(&tcp_s, 0, sizeof(tcp_s));
-	setup_units("make-after-break", NULL);
-	mab_scenario();
+	dark_setup(NULL);
 	streaming(6);
 	silence(300, true); /* the sender paused; the probe is answered */
 	assert_int_equal(fk.n_probes, 1);
@@ -492,9 +494,7 @@ static void test_dark_pause_is_not_a_break(void **state)
 static void test_dark_upload_and_back(void **state)
 {
 	(void)state;
-	memset(&tcp_s, 0, sizeof(tcp_s));
-	setup_units("make-after-break", NULL);
-	mab_scenario();
+	dark_setup(NULL);
 	sample(20);
 	tcp_s.unacked = 30;
 	tcp_s.last_ack_recv_ms = 20;
@@ -529,9 +529,7 @@ static void idle_probes(struct cl_config *cfg)
 static void test_dark_loss_is_not_a_break(void **state)
 {
 	(void)state;
-	memset(&tcp_s, 0, sizeof(tcp_s));
-	setup_units("make-after-break", NULL);
-	mab_scenario();
+	dark_setup(NULL);
 	sample(20);
 	tcp_s.unacked = 30;
 	tcp_s.last_ack_recv_ms = 60;
@@ -552,9 +550,7 @@ static void test_dark_loss_is_not_a_break(void **state)
 static void test_dark_idle_probe(void **state)
 {
 	(void)state;
-	memset(&tcp_s, 0, sizeof(tcp_s));
-	setup_units("make-after-break", idle_probes);
-	mab_scenario();
+	dark_setup(idle_probes);
 	sample(20);
 	for (int i = 0; i < 52; i++)
 		sample(20);

@@ -850,10 +850,7 @@ static void test_lru(void **state)
 /* One's-complement sum of a reply's bytes: 0xffff when its checksum is right. */
 static uint16_t sum_ok(const uint8_t *p, size_t len, uint32_t seed)
 {
-	uint32_t sum = pkt_sum(p, len, seed);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+	return (uint16_t)~pkt_fold(pkt_sum(p, len, seed));
 }
 
 /* IPIP would grow the frame past max_pkt_size: ICMP too-big back to the sender, as a router does. */
