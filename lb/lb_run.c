@@ -39,6 +39,7 @@
 #include "bpf/lb.skel.h"
 #include "lb_announce.h"
 #include "lb_config.h"
+#include "lb_evict.h"
 #include "lb_health.h"
 #include "lb_metrics.h"
 #include "lb_runtime.h"
@@ -48,6 +49,7 @@
 
 #define LB_RUN_DIR "/run/mplb/lb"
 #define LOOP_PERIOD_US 200000 /* without health checks: how often flags and attachment are looked at */
+#define EVICT_ACCOUNT_S 1.0    /* how often the *_evicted counters are brought up to date */
 
 static volatile sig_atomic_t got_stop, got_hup, got_full_stop, got_usr2;
 
@@ -427,8 +429,13 @@ int lb_run(const char *path, const char *name)
 	}
 	reconcile_announce(&c);
 	lb_notify_ready();
+	double evict_at = 0;
 	while (!got_stop && !got_full_stop) {
 		lb_rt_expire(rt);
+		if (now_sec() >= evict_at) {
+			lb_evict_account(rt->skel);
+			evict_at = now_sec() + EVICT_ACCOUNT_S;
+		}
 		if (health)
 			lb_health_round(health, rt, c.sync); /* one check round, then the rest of the interval */
 		else

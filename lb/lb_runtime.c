@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/lb.skel.h"
+#include "lb_evict.h"
 #include "maglev.h"
 #include "util.h"
 
@@ -115,7 +116,7 @@ static bool counters_resized(struct bpf_map *m, int fd, const char *path)
 }
 
 /* Reuse every pinned map of dir; maps this version added are created (and pinned later). */
-static int reuse_pins(struct lb_bpf *s, const char *dir)
+static int reuse_pins(struct lb_bpf *s, const char *dir, bool *stats_fresh)
 {
 	char path[512];
 	__u32 zero = 0, layout = 0;
@@ -147,6 +148,7 @@ static int reuse_pins(struct lb_bpf *s, const char *dir)
 		if (!strcmp(lb_pinned_maps[i], "lb_stats") &&
 		    counters_resized(m, fd, path)) {
 			close(fd); /* counts, not state: a fresh map, pinned in its place */
+			*stats_fresh = true;
 			continue;
 		}
 		if (check_reusable(m, fd, dir) || bpf_map__reuse_fd(m, fd)) {
@@ -192,6 +194,7 @@ int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned)
 {
 	char *vlog = rt->verifier_log;
 	size_t vlog_size = rt->verifier_log_size;
+	bool stats_fresh = false;
 	struct lb_bpf *s;
 	int err;
 
@@ -221,7 +224,7 @@ int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned)
 	if (pinned) {
 		lb_pin_dir(cfg->name, rt->pin_dir, sizeof(rt->pin_dir));
 		rt->reused = pin_exists(rt->pin_dir, "lb_stats") || pin_exists(rt->pin_dir, "lb_layout");
-		if (rt->reused && reuse_pins(s, rt->pin_dir)) {
+		if (rt->reused && reuse_pins(s, rt->pin_dir, &stats_fresh)) {
 			lb_bpf__destroy(s);
 			return -1;
 		}
@@ -251,6 +254,9 @@ int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned)
 		rt->reused_tokens = count_keys(bpf_map__fd(s->maps.token_map), sizeof(__u32));
 		rt->reused_flows = count_keys(bpf_map__fd(s->maps.join_flows), sizeof(struct flow_key));
 		rt->reused_lru = count_keys(bpf_map__fd(s->maps.conn_lru), sizeof(struct flow_key));
+		if (stats_fresh) /* evictions count from here, not from the old counters' start */
+			lb_evict_seed(s);
+		lb_evict_account(s);
 	}
 	if (pinned && lb_rt_pin(rt)) {
 		lb_rt_close(rt);

@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/lb.skel.h"
+#include "lb_evict.h"
 #include "lb_runtime.h"
 #include "token_sync.h"
 #include "util.h"
@@ -37,6 +38,7 @@ struct lb_sync {
 	int fd_tokens, fd_flows, fd_peers;
 	double next_sweep;
 	unsigned long long swept;
+	unsigned long long flows_in, flows_out; /* join_flows entries written by this message */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -175,13 +177,18 @@ static void apply_entry(struct lb_sync *s, uint32_t id, const struct sync_entry 
 			bpf_map_delete_elem(s->fd_tokens, &e->token);
 		break;
 	case SYNC_OP_FLOW_ADD:
+		/* An entry in counted as one (lb_evict.h): insert, or else overwrite. */
 		fe.created_ns = now;
 		fe.backend_id = id;
-		bpf_map_update_elem(s->fd_flows, &e->flow, &fe, BPF_ANY);
+		if (bpf_map_update_elem(s->fd_flows, &e->flow, &fe, BPF_NOEXIST) == 0)
+			s->flows_in++;
+		else
+			bpf_map_update_elem(s->fd_flows, &e->flow, &fe, BPF_EXIST);
 		break;
 	case SYNC_OP_FLOW_DEL:
-		if (bpf_map_lookup_elem(s->fd_flows, &e->flow, &fcur) == 0 && fcur.backend_id == id)
-			bpf_map_delete_elem(s->fd_flows, &e->flow);
+		if (bpf_map_lookup_elem(s->fd_flows, &e->flow, &fcur) == 0 && fcur.backend_id == id &&
+		    bpf_map_delete_elem(s->fd_flows, &e->flow) == 0)
+			s->flows_out++;
 		break;
 	default:
 		break; /* an op of a later version: ignored, the rest still counts */
@@ -229,25 +236,9 @@ static void handle(struct lb_sync *s, const uint8_t *buf, size_t len)
 		apply_entry(s, h.backend_id, &e, &p, now);
 	}
 	peer_put(s, h.backend_id, &p);
-}
-
-/*
- * The sweep's count goes where the data plane's are (lb_stats, event
- * token_swept), on CPU 0's slot: mplb lb stats and the metrics show it, and
- * it lives as long as the pinned counters do.
- */
-static void count_swept(struct lb_sync *s, unsigned long long n)
-{
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->rt->skel->maps.lb_stats);
-	__u32 key = LB_STAT_EV_TOKEN_SWEPT;
-
-	if (ncpu <= 0)
-		return;
-	struct lb_counter v[ncpu];
-	if (bpf_map_lookup_elem(fd, &key, v))
-		return;
-	v[0].packets += n;
-	bpf_map_update_elem(fd, &key, v, BPF_ANY);
+	lb_stat_add(s->rt->skel, LB_STAT_EV_FLOW_PUSHED, s->flows_in);
+	lb_stat_add(s->rt->skel, LB_STAT_EV_FLOW_DELETED, s->flows_out);
+	s->flows_in = s->flows_out = 0;
 }
 
 /* Pushed tokens that no refresh renewed within ttl_s: their connection is gone. */
@@ -273,8 +264,8 @@ static void sweep(struct lb_sync *s)
 		if (bpf_map_delete_elem(s->fd_tokens, &dead[i]) == 0)
 			swept++;
 	s->swept += swept;
-	if (swept)
-		count_swept(s, swept);
+	/* lb_stats event token_swept: lb stats and /metrics show it, as long as the counters live. */
+	lb_stat_add(s->rt->skel, LB_STAT_EV_TOKEN_SWEPT, swept);
 }
 
 void lb_sync_process(struct lb_sync *s)

@@ -84,11 +84,23 @@ LB_INLINE int tsecr_id(const struct lb_config *cfg, __u32 tsecr)
 	return id;
 }
 
-/* Pin a flow to a backend in map (join_flows, conn_lru). */
-#define lb_pin_flow(map, flow, id)                                                        \
+/*
+ * Pin a flow to a backend in map (join_flows, conn_lru). An entry found (fe)
+ * is rewritten in place: an LRU update would allocate a node. A new one is
+ * inserted with BPF_NOEXIST and counted (learned), so that every entry in is
+ * counted once and the control plane can tell evictions: in - deleted - present.
+ */
+#define lb_pin_flow(map, fe, flow, id, learned, bytes)                                    \
 	do {                                                                              \
-		struct flow_entry fe_ = {.created_ns = LB_NOW_NS(), .backend_id = (id)};  \
-		LB_UPDATE(map, flow, &fe_, BPF_ANY);                                      \
+		if (fe) {                                                                 \
+			(fe)->backend_id = (id);                                          \
+			(fe)->created_ns = LB_NOW_NS();                                   \
+		} else {                                                                  \
+			struct flow_entry fe_ = {.created_ns = LB_NOW_NS(),               \
+						 .backend_id = (id)};                     \
+			if (LB_UPDATE(map, flow, &fe_, BPF_NOEXIST) == 0)                 \
+				LB_COUNT(learned, bytes);                                 \
+		}                                                                         \
 	} while (0)
 
 /*
@@ -114,7 +126,7 @@ LB_INLINE int use_token_entry(const struct packet_desc *pkt,
 	/* A retransmitted SYN finds its entry: no rewrite (an LRU update allocates). */
 	fe = LB_LOOKUP(join_flows, &pkt->flow);
 	if (!fe || fe->backend_id != d->backend_id)
-		lb_pin_flow(join_flows, &pkt->flow, d->backend_id);
+		lb_pin_flow(join_flows, fe, &pkt->flow, d->backend_id, LB_STAT_EV_FLOW_LEARNED, bytes);
 	return FURTHER_PROCESSING;
 }
 
@@ -128,7 +140,8 @@ LB_INLINE bool hold_unknown(__u32 token, const struct lb_config *cfg, __u64 byte
 	__u64 now = LB_NOW_NS(), *first = LB_LOOKUP(token_hold, &token);
 
 	if (!first) {
-		LB_UPDATE(token_hold, &token, &now, BPF_NOEXIST);
+		if (LB_UPDATE(token_hold, &token, &now, BPF_NOEXIST) == 0)
+			LB_COUNT(LB_STAT_EV_HOLD_STARTED, bytes);
 		return cfg->token_hold_ms != 0;
 	}
 	if (now - *first < (__u64)cfg->token_hold_ms * 1000000)
@@ -176,6 +189,7 @@ LB_INLINE int pick_backend(const struct packet_desc *pkt,
 	bool tcp = pkt->flow.proto == IPPROTO_TCP_ && !pkt->is_fragment;
 	bool syn = tcp && (pkt->tcp_flags & TCP_FLAG_SYN);
 	bool lru = meta->flags & VIP_F_LRU;
+	struct flow_entry *lru_fe = NULL; /* conn_lru's entry, rewritten in place if stale */
 	int action;
 
 	d->path = LB_STAT_PATH_RING;
@@ -224,10 +238,9 @@ LB_INLINE int pick_backend(const struct packet_desc *pkt,
 		goto ring;
 	}
 	if (lru && tcp && !syn) {
-		struct flow_entry *fe = LB_LOOKUP(conn_lru, &pkt->flow);
-
-		if (fe && backend_usable(fe->backend_id)) {
-			d->backend_id = fe->backend_id;
+		lru_fe = LB_LOOKUP(conn_lru, &pkt->flow);
+		if (lru_fe && backend_usable(lru_fe->backend_id)) {
+			d->backend_id = lru_fe->backend_id;
 			d->path = LB_STAT_PATH_LRU_HIT;
 			return FURTHER_PROCESSING;
 		}
@@ -244,7 +257,7 @@ ring:
 	 * that one connection.
 	 */
 	if (lru && tcp && !syn)
-		lb_pin_flow(conn_lru, &pkt->flow, d->backend_id);
+		lb_pin_flow(conn_lru, lru_fe, &pkt->flow, d->backend_id, LB_STAT_EV_LRU_LEARNED, bytes);
 	return FURTHER_PROCESSING;
 }
 

@@ -192,6 +192,12 @@ struct lb_counter {
  *   path  = how the backend was chosen (exactly one per forwarded packet)
  *   event = something noticed on the way (zero or more per packet)
  *   pass  = XDP_PASS reasons, drop = XDP_DROP reasons, xmit = how it left
+ * The *_learned / *_started / *_deleted events count every entry that enters
+ * or leaves an LRU table by a write; the control plane derives the
+ * *_evicted counts from them (lb/lb_evict.c): evicted = in - deleted - present.
+ * The control plane's own writes have their own counters (join_flow_pushed,
+ * join_flow_deleted, token_swept, *_evicted): its read-modify-write of a
+ * per-CPU slot would lose the data plane's increments made meanwhile.
  */
 #define LB_STATS(X)                                                          \
 	X(PATH_RING, "ring", "path")                                         \
@@ -235,7 +241,16 @@ struct lb_counter {
 	X(XMIT_TX, "tx", "xmit")                                             \
 	X(XMIT_REDIRECT, "redirect", "xmit")                                 \
 	X(XMIT_ICMP_TOO_BIG, "icmp_too_big", "xmit")                         \
-	X(EV_TOKEN_SWEPT, "token_swept", "event")
+	X(EV_TOKEN_SWEPT, "token_swept", "event")                            \
+	X(EV_LRU_LEARNED, "lru_learned", "event")                            \
+	X(EV_FLOW_LEARNED, "join_flow_learned", "event")                     \
+	X(EV_FLOW_PUSHED, "join_flow_pushed", "event")                       \
+	X(EV_FLOW_DELETED, "join_flow_deleted", "event")                     \
+	X(EV_HOLD_STARTED, "token_hold_started", "event")                    \
+	X(EV_TOKEN_EVICTED, "token_evicted", "event")                        \
+	X(EV_HOLD_EVICTED, "token_hold_evicted", "event")                    \
+	X(EV_FLOW_EVICTED, "join_flow_evicted", "event")                     \
+	X(EV_LRU_EVICTED, "lru_evicted", "event")
 
 #define LB_STAT_ENUM_(id, name, group) LB_STAT_##id,
 enum lb_stat { LB_STATS(LB_STAT_ENUM_) LB_STAT_MAX };

@@ -25,6 +25,7 @@
 #include <linux/bpf.h>
 
 #include "bpf/lb.skel.h"
+#include "lb/lb_evict.h"
 #include "maglev.h"
 #include "mplb/lb_structs.h"
 #include "mplb/sha256_min.h"
@@ -847,6 +848,73 @@ static void test_lru(void **state)
 	assert_int_equal(delta(&r, LB_STAT_EV_LRU_MISS), 1);
 }
 
+static void send_quiet(const struct pkt_spec *s)
+{
+	uint8_t in[PKT_MAX], out[PKT_MAX + 64];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	o.data_size_in = (uint32_t)pkt_build(s, in);
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xdp_lb), &o), 0);
+	assert_int_equal(o.retval, XDP_TX);
+}
+
+/*
+ * Every LRU eviction is counted: 3000 new flows, each sent twice, into the
+ * 1024-entry LRU, then 3000 fresh MP_CAPABLE keys into the 1024-entry token
+ * table. Each new entry is counted once as it enters (the second packet, a
+ * hit, is not), and lb_evict_account() reports as evicted exactly what went
+ * in and is no longer there.
+ */
+static void test_lru_evictions_counted(void **state)
+{
+	struct pkt_spec s = {.family = 4, .dst = "10.0.0.5", .sport = 1024, .dport = 80, .proto = 6,
+			     .tcp_flags = 0x10};
+	uint8_t opt[24];
+	char src[16];
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(lb_evict_account(skel), 0);
+	uint64_t in0 = stat(LB_STAT_EV_LRU_LEARNED), ev0 = stat(LB_STAT_EV_LRU_EVICTED);
+	long keys0 = lb_map_count(bpf_map__fd(skel->maps.conn_lru));
+	print_message("  fixture: 3000 first ACKs of new flows to the LRU VIP (1024 entries), each twice\n");
+	for (uint32_t i = 0; i < 3000; i++) {
+		snprintf(src, sizeof(src), "10.80.%u.%u", i >> 8, i & 0xff);
+		s.src = src;
+		send_quiet(&s);
+		send_quiet(&s); /* the hit: not a second entry */
+	}
+	assert_int_equal(lb_evict_account(skel), 0);
+	uint64_t in = stat(LB_STAT_EV_LRU_LEARNED) - in0, evicted = stat(LB_STAT_EV_LRU_EVICTED) - ev0;
+	long keys = lb_map_count(bpf_map__fd(skel->maps.conn_lru));
+	print_message("  conn_lru: %llu entries in, %ld before, %ld now; %llu evictions counted\n",
+		      (unsigned long long)in, keys0, keys, (unsigned long long)evicted);
+	assert_int_equal(in, 3000);
+	assert_true(keys <= 1024 + 64); /* the LRU's bound, plus its per-CPU free lists' slack */
+	assert_true(evicted >= 3000 - 1024);
+	assert_int_equal((long)evicted, (long)in - (keys - keys0));
+
+	print_message("  fixture: 3000 MP_CAPABLE third ACKs with fresh keys to a token VIP (1024 tokens)\n");
+	struct pkt_spec m = {.family = 4, .src = "10.9.30.1", .dst = "10.0.0.3", .sport = 2000,
+			     .dport = 80, .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
+	uint64_t tin0 = stat(LB_STAT_EV_TOKEN_LEARNED), tev0 = stat(LB_STAT_EV_TOKEN_EVICTED);
+	long t0 = lb_map_count(bpf_map__fd(skel->maps.token_map));
+	for (int i = 0; i < 3000; i++) {
+		m.sport = (uint16_t)(2000 + i);
+		m.tcpopt_len = opt_mpc_ack(opt, 0x1000 + (uint64_t)i, 0xabc00000ull + (uint64_t)i * 7919, 20);
+		send_quiet(&m);
+	}
+	assert_int_equal(lb_evict_account(skel), 0);
+	uint64_t tin = stat(LB_STAT_EV_TOKEN_LEARNED) - tin0, tev = stat(LB_STAT_EV_TOKEN_EVICTED) - tev0;
+	long t1 = lb_map_count(bpf_map__fd(skel->maps.token_map));
+	print_message("  token_map: %llu learned, %ld before, %ld now, %llu evictions counted\n",
+		      (unsigned long long)tin, t0, t1, (unsigned long long)tev);
+	assert_int_equal(tin, 3000);
+	assert_true(tev >= 3000 - 1024);
+	assert_int_equal((long)tev, (long)tin - (t1 - t0));
+}
+
 /* One's-complement sum of a reply's bytes: 0xffff when its checksum is right. */
 static uint16_t sum_ok(const uint8_t *p, size_t len, uint32_t seed)
 {
@@ -1153,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_ipv4_options),
 		cmocka_unit_test(test_malformed_options),
 		cmocka_unit_test(test_lru),
+		cmocka_unit_test(test_lru_evictions_counted),
 		cmocka_unit_test(test_ipip),
 		cmocka_unit_test(test_icmp_too_big),
 		cmocka_unit_test(test_counters_per_vip_backend),
