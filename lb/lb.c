@@ -23,6 +23,7 @@
 
 #include "lb_bench.h"
 #include "lb_config.h"
+#include "lb_evict.h"
 #include "lb_health.h"
 #include "lb_run.h"
 #include "lb_runtime.h"
@@ -165,21 +166,6 @@ static int open_pin(const char *dir, const char *map)
 	return bpf_obj_get(path);
 }
 
-static long count_entries(int fd, size_t key_size)
-{
-	char cur[64], next[64];
-	long n = 0;
-
-	if (fd < 0 || key_size > sizeof(cur))
-		return -1;
-	if (bpf_map_get_next_key(fd, NULL, next))
-		return 0;
-	do {
-		n++;
-		memcpy(cur, next, key_size);
-	} while (!bpf_map_get_next_key(fd, cur, next));
-	return n;
-}
 
 /* Token sync counters per sending backend id (the pinned sync_peers map); printed, or JSON. */
 static json_t *sync_stats(int fd, bool json)
@@ -350,10 +336,10 @@ static int do_stats(const char *path, const char *name, bool json)
 			printf("%-7u %-18s %14llu %16llu\n", id, label, s.packets, s.bytes);
 		}
 	}
-	long tokens = count_entries(fd_tok, sizeof(uint32_t));
-	long flows = count_entries(fd_flow, sizeof(struct flow_key));
+	long tokens = lb_map_count(fd_tok);
+	long flows = lb_map_count(fd_flow);
 	int fd_push = open_pin(dir, "token_sync"), fd_peers = open_pin(dir, "sync_peers");
-	long pushed = fd_push >= 0 ? count_entries(fd_push, sizeof(uint32_t)) : 0;
+	long pushed = fd_push >= 0 ? lb_map_count(fd_push) : 0;
 	json_t *jsync = sync_stats(fd_peers, json);
 	if (fd_push >= 0)
 		close(fd_push);

@@ -24,7 +24,7 @@ int lb_evict_account(struct lb_bpf *s);
  * count from here.
  */
 void lb_evict_seed(struct lb_bpf *s);
-/* Entries in a hash map (batched lookups), or -1. */
+/* Entries in a hash map (batched lookups), or -1 when fd is not one. */
 long lb_map_count(int fd);
 /* Add n to counter idx of lb_stats, on CPU 0's slot: only for counters the data plane never writes (a racing increment would be lost). */
 void lb_stat_add(struct lb_bpf *s, unsigned idx, unsigned long long n);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "bpf/lb.skel.h"
+#include "lb_evict.h"
 #include "lb_health.h"
 #include "metrics.h"
 #include "mplb/token_sync.h"
@@ -53,19 +54,6 @@ static int percpu(int fd, uint32_t key, uint64_t *packets, uint64_t *bytes)
 	return 0;
 }
 
-static long entries(int fd, size_t key_size)
-{
-	char cur[64], next[64];
-	long n = 0;
-
-	if (key_size > sizeof(cur) || bpf_map_get_next_key(fd, NULL, next))
-		return 0;
-	do {
-		n++;
-		memcpy(cur, next, key_size);
-	} while (!bpf_map_get_next_key(fd, cur, next));
-	return n;
-}
 
 static void render(struct metrics_buf *b, void *arg)
 {
@@ -140,16 +128,16 @@ static void render(struct metrics_buf *b, void *arg)
 #undef EACH_BACKEND
 
 	mb_family(b, "mplb_lb_tokens", "gauge", "MPTCP tokens known: learned from the wire, or pushed by the backends.");
-	mb_sample(b, "mplb_lb_tokens", (double)entries(bpf_map__fd(s->maps.token_map), sizeof(__u32)),
+	mb_sample(b, "mplb_lb_tokens", (double)lb_map_count(bpf_map__fd(s->maps.token_map)),
 		  "source", "learned", NULL);
-	mb_sample(b, "mplb_lb_tokens", (double)entries(bpf_map__fd(s->maps.token_sync), sizeof(__u32)),
+	mb_sample(b, "mplb_lb_tokens", (double)lb_map_count(bpf_map__fd(s->maps.token_sync)),
 		  "source", "pushed", NULL);
 	mb_family(b, "mplb_lb_join_flows", "gauge", "Join subflows pinned to a backend.");
 	mb_sample(b, "mplb_lb_join_flows",
-		  (double)entries(bpf_map__fd(s->maps.join_flows), sizeof(struct flow_key)), NULL);
+		  (double)lb_map_count(bpf_map__fd(s->maps.join_flows)), NULL);
 	mb_family(b, "mplb_lb_lru_flows", "gauge", "Flows in the connection LRU.");
 	mb_sample(b, "mplb_lb_lru_flows",
-		  (double)entries(bpf_map__fd(s->maps.conn_lru), sizeof(struct flow_key)), NULL);
+		  (double)lb_map_count(bpf_map__fd(s->maps.conn_lru)), NULL);
 	mb_family(b, "mplb_lb_announced", "gauge", "1 while the VIP routes are in the announce table.");
 	mb_sample(b, "mplb_lb_announced", m->announced, NULL);
 

@@ -176,19 +176,6 @@ static void read_back(struct lb_runtime *rt)
 		bpf_map_lookup_elem(fd, &slot, &rt->rings[slot]);
 }
 
-static long count_keys(int fd, size_t key_size)
-{
-	char cur[64], next[64];
-	long n = 0;
-
-	if (key_size > sizeof(cur) || bpf_map_get_next_key(fd, NULL, next))
-		return 0;
-	do {
-		n++;
-		memcpy(cur, next, key_size);
-	} while (!bpf_map_get_next_key(fd, cur, next));
-	return n;
-}
 
 int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned)
 {
@@ -251,9 +238,9 @@ int lb_rt_load(struct lb_runtime *rt, const struct lb_cfg *cfg, bool pinned)
 	}
 	if (rt->reused) {
 		read_back(rt);
-		rt->reused_tokens = count_keys(bpf_map__fd(s->maps.token_map), sizeof(__u32));
-		rt->reused_flows = count_keys(bpf_map__fd(s->maps.join_flows), sizeof(struct flow_key));
-		rt->reused_lru = count_keys(bpf_map__fd(s->maps.conn_lru), sizeof(struct flow_key));
+		rt->reused_tokens = lb_map_count(bpf_map__fd(s->maps.token_map));
+		rt->reused_flows = lb_map_count(bpf_map__fd(s->maps.join_flows));
+		rt->reused_lru = lb_map_count(bpf_map__fd(s->maps.conn_lru));
 		if (stats_fresh) /* evictions count from here, not from the old counters' start */
 			lb_evict_seed(s);
 		lb_evict_account(s);

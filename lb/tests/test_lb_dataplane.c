@@ -859,6 +859,30 @@ static void send_quiet(const struct pkt_spec *s)
 	assert_int_equal(o.retval, XDP_TX);
 }
 
+/* What an LRU table and its counters say, after the evictions are brought up to date. */
+struct lru_seen {
+	uint64_t in, evicted;
+	long keys;
+};
+
+static struct lru_seen lru_seen(enum lb_stat in, enum lb_stat evicted, struct bpf_map *map)
+{
+	assert_int_equal(lb_evict_account(skel), 0);
+	return (struct lru_seen){stat(in), stat(evicted), lb_map_count(bpf_map__fd(map))};
+}
+
+/* n new entries went into a table of cap: each counted once, and what left it counted as evicted. */
+static void assert_evictions(const char *table, struct lru_seen a, struct lru_seen b, uint64_t n, uint64_t cap)
+{
+	uint64_t in = b.in - a.in, evicted = b.evicted - a.evicted;
+
+	print_message("  %s: %llu entries in, %ld before, %ld now; %llu evictions counted\n", table,
+		      (unsigned long long)in, a.keys, b.keys, (unsigned long long)evicted);
+	assert_int_equal(in, n);
+	assert_true(evicted >= n - cap);
+	assert_int_equal((long)evicted, (long)in - (b.keys - a.keys));
+}
+
 /*
  * Every LRU eviction is counted: 3000 new flows, each sent twice, into the
  * 1024-entry LRU, then 3000 fresh MP_CAPABLE keys into the 1024-entry token
@@ -875,9 +899,7 @@ static void test_lru_evictions_counted(void **state)
 
 	(void)state;
 	NEED_ROOT();
-	assert_int_equal(lb_evict_account(skel), 0);
-	uint64_t in0 = stat(LB_STAT_EV_LRU_LEARNED), ev0 = stat(LB_STAT_EV_LRU_EVICTED);
-	long keys0 = lb_map_count(bpf_map__fd(skel->maps.conn_lru));
+	struct lru_seen a = lru_seen(LB_STAT_EV_LRU_LEARNED, LB_STAT_EV_LRU_EVICTED, skel->maps.conn_lru);
 	print_message("  fixture: 3000 first ACKs of new flows to the LRU VIP (1024 entries), each twice\n");
 	for (uint32_t i = 0; i < 3000; i++) {
 		snprintf(src, sizeof(src), "10.80.%u.%u", i >> 8, i & 0xff);
@@ -885,34 +907,21 @@ static void test_lru_evictions_counted(void **state)
 		send_quiet(&s);
 		send_quiet(&s); /* the hit: not a second entry */
 	}
-	assert_int_equal(lb_evict_account(skel), 0);
-	uint64_t in = stat(LB_STAT_EV_LRU_LEARNED) - in0, evicted = stat(LB_STAT_EV_LRU_EVICTED) - ev0;
-	long keys = lb_map_count(bpf_map__fd(skel->maps.conn_lru));
-	print_message("  conn_lru: %llu entries in, %ld before, %ld now; %llu evictions counted\n",
-		      (unsigned long long)in, keys0, keys, (unsigned long long)evicted);
-	assert_int_equal(in, 3000);
-	assert_true(keys <= 1024 + 64); /* the LRU's bound, plus its per-CPU free lists' slack */
-	assert_true(evicted >= 3000 - 1024);
-	assert_int_equal((long)evicted, (long)in - (keys - keys0));
+	struct lru_seen b = lru_seen(LB_STAT_EV_LRU_LEARNED, LB_STAT_EV_LRU_EVICTED, skel->maps.conn_lru);
+	assert_evictions("conn_lru", a, b, 3000, 1024);
+	assert_true(b.keys <= 1024 + 64); /* the LRU's bound, plus its per-CPU free lists' slack */
 
 	print_message("  fixture: 3000 MP_CAPABLE third ACKs with fresh keys to a token VIP (1024 tokens)\n");
 	struct pkt_spec m = {.family = 4, .src = "10.9.30.1", .dst = "10.0.0.3", .sport = 2000,
 			     .dport = 80, .proto = 6, .tcp_flags = 0x10, .tcpopt = opt};
-	uint64_t tin0 = stat(LB_STAT_EV_TOKEN_LEARNED), tev0 = stat(LB_STAT_EV_TOKEN_EVICTED);
-	long t0 = lb_map_count(bpf_map__fd(skel->maps.token_map));
+	a = lru_seen(LB_STAT_EV_TOKEN_LEARNED, LB_STAT_EV_TOKEN_EVICTED, skel->maps.token_map);
 	for (int i = 0; i < 3000; i++) {
 		m.sport = (uint16_t)(2000 + i);
 		m.tcpopt_len = opt_mpc_ack(opt, 0x1000 + (uint64_t)i, 0xabc00000ull + (uint64_t)i * 7919, 20);
 		send_quiet(&m);
 	}
-	assert_int_equal(lb_evict_account(skel), 0);
-	uint64_t tin = stat(LB_STAT_EV_TOKEN_LEARNED) - tin0, tev = stat(LB_STAT_EV_TOKEN_EVICTED) - tev0;
-	long t1 = lb_map_count(bpf_map__fd(skel->maps.token_map));
-	print_message("  token_map: %llu learned, %ld before, %ld now, %llu evictions counted\n",
-		      (unsigned long long)tin, t0, t1, (unsigned long long)tev);
-	assert_int_equal(tin, 3000);
-	assert_true(tev >= 3000 - 1024);
-	assert_int_equal((long)tev, (long)tin - (t1 - t0));
+	b = lru_seen(LB_STAT_EV_TOKEN_LEARNED, LB_STAT_EV_TOKEN_EVICTED, skel->maps.token_map);
+	assert_evictions("token_map", a, b, 3000, 1024);
 }
 
 /* One's-complement sum of a reply's bytes: 0xffff when its checksum is right. */
